@@ -1,0 +1,75 @@
+/**
+ * CLI entry. Each command lives in its own module under ./commands and is imported only when run,
+ * so `sidecarctl --version` does not load protos, prompts or templates.
+ */
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { EXIT_USAGE, UserError } from '../errors.js';
+import { addSettingsOptions } from './settings-flags.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+function program(): Command {
+  const cli = new Command('sidecarctl')
+    .description('Give Kubernetes workloads Envoy, log shipper or bundled proxy sidecars, with their config.')
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  addSettingsOptions(
+    cli
+      .command('inject')
+      .description('inject sidecars into workloads (files, directories, or - for stdin)')
+      .argument('[paths...]', 'files or directories; - or none with piped input reads stdin'),
+  )
+    .option('-o, --output <file|dir>', 'write to a file, or a directory (one file per input)')
+    .option('-i, --in-place', 'rewrite the input files (atomically)')
+    .option('--check', 'write nothing; exit 1 when any input would change')
+    .option('--report <format>', 'report on stderr: text or json', 'text')
+    .action(async (paths: string[], opts: Record<string, unknown>) => (await import('./commands/inject.js')).injectCommand('inject', paths, opts));
+
+  cli
+    .command('uninject')
+    .description('remove exactly what inject added')
+    .argument('[paths...]', 'files or directories; - or none with piped input reads stdin')
+    .option('-o, --output <file|dir>', 'write to a file, or a directory (one file per input)')
+    .option('-i, --in-place', 'rewrite the input files (atomically)')
+    .option('--check', 'write nothing; exit 1 when any input would change')
+    .option('--report <format>', 'report on stderr: text or json', 'text')
+    .action(async (paths: string[], opts: Record<string, unknown>) => (await import('./commands/inject.js')).injectCommand('uninject', paths, opts));
+
+  addSettingsOptions(
+    cli
+      .command('render')
+      .description("print one sidecar's config file, from the same flags and profile")
+      .argument('<sidecar>', 'envoy')
+      .argument('[path]', 'a manifest: render for its first workload (or --workload NAME), with its annotations')
+      .option('--workload <name>', 'which workload of PATH'),
+  ).action(async (sidecar: string, path: string | undefined, opts: Record<string, unknown>) =>
+    (await import('./commands/render.js')).renderCommand(sidecar, path, opts),
+  );
+
+  return cli;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? 0 : EXIT_USAGE;
+    }
+    if (error instanceof UserError) {
+      process.stderr.write(`sidecarctl: ${error.format()}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`sidecarctl: internal error: ${(error as Error).message}\n`);
+    if (process.env.SIDECARCTL_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    return EXIT_USAGE;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

@@ -1,0 +1,253 @@
+/**
+ * Deciding what to do with one workload: skip it (with a reason), or the sidecars, volumes, mounts,
+ * annotations and objects it gets, expressed as EditOps on the object.
+ */
+import { createHash } from 'node:crypto';
+import { UserError } from '../errors.js';
+import type { EditOp, Path } from '../manifest/edit-ops.js';
+import { getPath } from '../manifest/edit-ops.js';
+import { isPlainObject, POD_SPEC_PATHS, podMetadataPath, type ObjectRef } from '../manifest/workloads.js';
+import type { Settings } from '../settings/types.js';
+import { envoySidecar } from '../sidecars/envoy/index.js';
+import { emptyContribution, type Json, type SidecarContribution, type WorkloadContext } from '../sidecars/types.js';
+import { formatStatus, HASH_ANNOTATION, INJECT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, STATUS_ANNOTATION, type WorkloadStatus } from './status.js';
+
+export const CONFIG_VOLUME = 'sidecarctl-config';
+export const CONFIG_DIR = '/etc/sidecarctl';
+
+export type Decision =
+  | { action: 'skip'; reason: string }
+  | { action: 'inject'; ops: EditOp[]; objects: Json[]; status: WorkloadStatus; notes: string[]; context: WorkloadContext };
+
+/** Proxies of other meshes: a second proxy in the same pod would fight over the traffic. */
+const MESH_CONTAINERS = ['istio-proxy', 'istio-init', 'linkerd-proxy', 'linkerd-init', 'envoy-sidecar', 'consul-dataplane'];
+const MESH_MARKERS: [string, (value: string) => boolean][] = [
+  ['sidecar.istio.io/status', () => true],
+  ['sidecar.istio.io/inject', (v) => v === 'true'],
+  ['linkerd.io/proxy-version', () => true],
+  ['linkerd.io/inject', (v) => v === 'enabled' || v === 'ingress'],
+  ['consul.hashicorp.com/connect-inject', (v) => v === 'true'],
+];
+
+function annotationsOf(meta: unknown): Record<string, unknown> {
+  return isPlainObject(meta) && isPlainObject(meta.annotations) ? meta.annotations : {};
+}
+
+function labelsOf(meta: unknown): Record<string, unknown> {
+  return isPlainObject(meta) && isPlainObject(meta.labels) ? meta.labels : {};
+}
+
+function containersOf(spec: Json, key: 'containers' | 'initContainers'): Json[] {
+  const list = spec[key];
+  return Array.isArray(list) ? (list.filter(isPlainObject) as Json[]) : [];
+}
+
+/** The reason to leave a workload alone, if there is one. */
+export function skipReason(ref: ObjectRef, settings: Settings): string | undefined {
+  const specPath = POD_SPEC_PATHS[ref.kind]!;
+  const spec = getPath(ref.value, specPath) as Json;
+  const podMeta = getPath(ref.value, podMetadataPath(ref.kind));
+  for (const meta of [ref.value.metadata, podMeta]) {
+    if (String(annotationsOf(meta)[INJECT_ANNOTATION] ?? '') === 'false') return `disabled by ${INJECT_ANNOTATION}: "false"`;
+  }
+  if (spec.hostNetwork === true) return 'hostNetwork pod: sidecar ports would bind on the node and collide across pods';
+  const names = [...containersOf(spec, 'containers'), ...containersOf(spec, 'initContainers')].map((c) => String(c.name));
+  const mesh = names.find((n) => MESH_CONTAINERS.includes(n));
+  if (mesh) return `already has another mesh's proxy (container ${mesh})`;
+  for (const meta of [ref.value.metadata, podMeta]) {
+    const marks = { ...labelsOf(meta), ...annotationsOf(meta) };
+    for (const [key, matches] of MESH_MARKERS) {
+      if (key in marks && matches(String(marks[key]))) return `another mesh injects it (${key}: ${String(marks[key])})`;
+    }
+  }
+  if (settings.proxy === 'none' && settings.logging === 'none') return 'nothing to inject (--proxy none and --logging none)';
+  return undefined;
+}
+
+/** Check the pod spec has the shape we edit; wrong shapes are bad input, not something to skip. */
+export function checkPodSpecShape(ref: ObjectRef, locate: (path: Path) => number | undefined): void {
+  const specPath = POD_SPEC_PATHS[ref.kind]!;
+  const fail = (path: Path, message: string): never => {
+    throw new UserError(`${ref.kind} ${ref.name || '(unnamed)'}: ${message}`, undefined, locate(path));
+  };
+  const spec = getPath(ref.value, specPath);
+  if (!isPlainObject(spec)) fail(specPath, `${specPath.join('.')} must be a map`);
+  for (const key of ['containers', 'initContainers', 'volumes'] as const) {
+    const list = (spec as Json)[key];
+    if (list === undefined || (key !== 'containers' && list === null)) continue;
+    if (!Array.isArray(list)) fail([...specPath, key], `${key} must be a list`);
+    (list as unknown[]).forEach((item, i) => {
+      if (!isPlainObject(item) || typeof item.name !== 'string' || item.name === '') fail([...specPath, key, i], `${key}[${i}] must be a map with a name`);
+    });
+  }
+  if (!Array.isArray((spec as Json).containers) || ((spec as Json).containers as unknown[]).length === 0) {
+    fail(specPath, 'a pod needs at least one container in spec.containers');
+  }
+  const template = specPath.slice(0, -1);
+  const meta = getPath(ref.value, [...template, 'metadata']);
+  if (meta !== undefined && !isPlainObject(meta)) fail([...template, 'metadata'], 'metadata must be a map');
+  if (isPlainObject(meta) && meta.annotations !== undefined && !isPlainObject(meta.annotations)) {
+    fail([...template, 'metadata', 'annotations'], 'annotations must be a map of strings');
+  }
+}
+
+/** The main container: `kubectl.kubernetes.io/default-container`, else the first one. */
+export function mainContainer(spec: Json, podMeta: unknown): Json {
+  const containers = containersOf(spec, 'containers');
+  const preferred = annotationsOf(podMeta)['kubectl.kubernetes.io/default-container'];
+  return containers.find((c) => c.name === preferred) ?? containers[0]!;
+}
+
+/** First TCP containerPort of the main container. */
+export function detectAppPort(container: Json): number | undefined {
+  const ports = Array.isArray(container.ports) ? container.ports.filter(isPlainObject) : [];
+  const tcp = ports.find((p) => (p.protocol ?? 'TCP') === 'TCP' && typeof p.containerPort === 'number');
+  return tcp ? (tcp.containerPort as number) : undefined;
+}
+
+export function workloadContext(ref: ObjectRef, settings: Settings): WorkloadContext {
+  const spec = getPath(ref.value, POD_SPEC_PATHS[ref.kind]!) as Json;
+  const podMeta = getPath(ref.value, podMetadataPath(ref.kind));
+  const main = mainContainer(spec, podMeta);
+  const restartPolicy = spec.restartPolicy;
+  const appPort = settings.appPort ?? detectAppPort(main);
+  return {
+    settings,
+    kind: ref.kind,
+    name: ref.name,
+    ...(ref.namespace ? { namespace: ref.namespace } : {}),
+    serviceAccount: typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : 'default',
+    podSpec: spec,
+    appContainer: String(main.name),
+    ...(appPort !== undefined ? { appPort } : {}),
+    configMapName: `${ref.name}-sidecarctl`.slice(0, 253),
+    configDir: CONFIG_DIR,
+    runsToCompletion: ref.kind === 'Job' || ref.kind === 'CronJob' || (ref.kind === 'Pod' && (restartPolicy === 'Never' || restartPolicy === 'OnFailure')),
+  };
+}
+
+function merge(parts: SidecarContribution[]): SidecarContribution {
+  const out = emptyContribution();
+  for (const p of parts) {
+    out.containers.push(...p.containers);
+    out.volumes.push(...p.volumes);
+    out.appMounts.push(...p.appMounts);
+    Object.assign(out.configFiles, p.configFiles);
+    Object.assign(out.podAnnotations, p.podAnnotations);
+    out.objects.push(...p.objects);
+    out.ports.push(...p.ports);
+    out.notes.push(...p.notes);
+  }
+  return out;
+}
+
+/** Sidecar modules, by setting. Each is one module under src/sidecars/. */
+function contributions(ctx: WorkloadContext): SidecarContribution[] {
+  const parts: SidecarContribution[] = [];
+  if (ctx.settings.proxy === 'envoy') parts.push(envoySidecar(ctx, CONFIG_VOLUME));
+  if (ctx.settings.proxy === 'bundled') throw new UserError('--proxy bundled is not available yet in this version');
+  if (ctx.settings.logging !== 'none') throw new UserError(`--logging ${ctx.settings.logging} is not available yet in this version`);
+  return parts;
+}
+
+/** A short content hash of the generated configs: changes whenever a sidecar's config changes. */
+export function configHash(files: Record<string, string>, containers: Json[]): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(files).sort()) hash.update(`${name}\0${files[name]}\0`);
+  hash.update(JSON.stringify(containers));
+  return hash.digest('hex').slice(0, 16);
+}
+
+export function configMapFor(ctx: WorkloadContext, files: Record<string, string>): Json {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: ctx.configMapName,
+      ...(ctx.namespace ? { namespace: ctx.namespace } : {}),
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, 'sidecarctl.io/workload': ctx.name.slice(0, 63) },
+    },
+    data: Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]])),
+  };
+}
+
+/** Plan the injection of one (not yet injected) workload. */
+export function planInjection(ref: ObjectRef, settings: Settings, opts: { wrapsJson?: boolean } = {}): Decision {
+  const reason = skipReason(ref, settings);
+  if (reason) return { action: 'skip', reason };
+  const ctx = workloadContext(ref, settings);
+  const specPath = POD_SPEC_PATHS[ref.kind]!;
+  const metaPath = podMetadataPath(ref.kind);
+  const spec = ctx.podSpec;
+  if (settings.proxy !== 'none' && ctx.appPort === undefined && settings.upstreams.length === 0 && settings.logging === 'none') {
+    return { action: 'skip', reason: `no app port found and no --upstream: the proxy would have nothing to do (set --app-port or ${'sidecarctl.io/app-port'})` };
+  }
+  const parts = merge(contributions(ctx));
+
+  // Our names and ports must not collide with the pod's own.
+  const allContainers = [...containersOf(spec, 'containers'), ...containersOf(spec, 'initContainers')];
+  for (const c of parts.containers) {
+    if (allContainers.some((existing) => existing.name === c.name)) return { action: 'skip', reason: `the pod already has a container named ${String(c.name)}` };
+  }
+  const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter(isPlainObject) : [];
+  if (volumes.some((v) => v.name === CONFIG_VOLUME)) return { action: 'skip', reason: `the pod already has a volume named ${CONFIG_VOLUME}` };
+  const appPorts = new Set(allContainers.flatMap((c) => (Array.isArray(c.ports) ? c.ports.filter(isPlainObject).map((p) => p.containerPort) : [])));
+  const clash = parts.ports.find((p) => appPorts.has(p));
+  if (clash !== undefined) return { action: 'skip', reason: `port ${clash} is used by the app and by the sidecar: choose others with --proxy-port/--admin-port` };
+
+  const configVolume: Json = { name: CONFIG_VOLUME, configMap: { name: ctx.configMapName } };
+  const sidecars = parts.containers.map((c) => (settings.nativeSidecar ? { ...c, restartPolicy: 'Always' } : withoutStartupProbe(c)));
+  const hash = configHash(parts.configFiles, sidecars);
+  const podMeta = getPath(ref.value, metaPath);
+  const existingAnnotations = annotationsOf(podMeta);
+  // Never overwrite an annotation the user set (e.g. their own prometheus.io/* for the app).
+  const addedAnnotations = Object.entries(parts.podAnnotations).filter(([k]) => !(k in existingAnnotations));
+  const created: string[] = [];
+  if (podMeta === undefined) created.push('metadata');
+  else if (!isPlainObject(podMeta) || (podMeta as Json).annotations === undefined) created.push('metadata.annotations');
+  const sidecarKey = settings.nativeSidecar ? 'initContainers' : 'containers';
+  if (spec[sidecarKey] === undefined) created.push(`spec.${sidecarKey}`);
+  if (spec.volumes === undefined) created.push('spec.volumes');
+
+  const appIndex = containersOf(spec, 'containers').findIndex((c) => c.name === ctx.appContainer);
+  const mounts: Record<string, string[]> = {};
+  const ops: EditOp[] = [];
+  // Native sidecars go first among init containers so they run before any other init container.
+  ops.push({ op: 'insertItems', path: [...specPath, sidecarKey], at: settings.nativeSidecar ? 'start' : 'end', values: sidecars });
+  ops.push({ op: 'insertItems', path: [...specPath, 'volumes'], at: 'end', values: [configVolume, ...parts.volumes] });
+  if (parts.appMounts.length > 0) {
+    const app = containersOf(spec, 'containers')[appIndex]!;
+    if (app.volumeMounts === undefined) created.push(`containers.${ctx.appContainer}.volumeMounts`);
+    ops.push({ op: 'insertItems', path: [...specPath, 'containers', appIndex, 'volumeMounts'], at: 'end', values: parts.appMounts });
+    mounts[ctx.appContainer] = parts.appMounts.map((m) => String(m.name));
+  }
+  const configMap = configMapFor(ctx, parts.configFiles);
+  const objects = [configMap, ...parts.objects];
+  const status: WorkloadStatus = {
+    v: 1,
+    initContainers: settings.nativeSidecar ? sidecars.map((c) => String(c.name)) : [],
+    containers: settings.nativeSidecar ? [] : sidecars.map((c) => String(c.name)),
+    volumes: [CONFIG_VOLUME, ...parts.volumes.map((v) => String(v.name))],
+    mounts,
+    annotations: [...addedAnnotations.map(([k]) => k), HASH_ANNOTATION, STATUS_ANNOTATION],
+    created,
+    objects: objects.map((o) => ({ kind: String(o.kind), name: String((o.metadata as Json).name) })),
+    ...(opts.wrapsJson ? { wrapped: true } : {}),
+  };
+  ops.push({
+    op: 'setPairs',
+    path: [...metaPath, 'annotations'],
+    pairs: [...addedAnnotations, [HASH_ANNOTATION, hash], [STATUS_ANNOTATION, formatStatus(status)]],
+  });
+  const notes = [...parts.notes];
+  if (!settings.nativeSidecar && ctx.runsToCompletion) {
+    notes.push(`warning: plain-container sidecars keep a ${ref.kind} from completing; use native sidecars (drop --no-native-sidecar)`);
+  }
+  return { action: 'inject', ops, objects, status, notes, context: ctx };
+}
+
+/** A plain container has no startup ordering, so a startupProbe would only delay its readiness. */
+function withoutStartupProbe(container: Json): Json {
+  const { startupProbe: _unused, ...rest } = container;
+  return rest;
+}

@@ -1,0 +1,160 @@
+/**
+ * inject and uninject over a set of files. Every file is first brought back to its un-injected text
+ * (so injecting twice equals injecting once), then Services and workloads are planned across all
+ * files together (a Service may live in another file than its Deployment), then each file's changes
+ * are spliced into its text.
+ */
+import type { Node } from 'yaml';
+import { UserError } from '../errors.js';
+import { getPath, type EditOp, type Path } from '../manifest/edit-ops.js';
+import { noChanges, renderChanges, type FileChanges } from '../manifest/render.js';
+import { lineOf, parseSource, type SourceFile } from '../manifest/source.js';
+import { describe, isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
+import { annotationLayer, resolveSettings, type SettingsLayer } from '../settings/resolve.js';
+import type { WorkloadContext } from '../sidecars/types.js';
+import { checkPodSpecShape, planInjection } from './plan.js';
+import { planServices, uninjectServiceOps, type Located } from './services.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, uninjectWorkloadOps, type WorkloadStatus } from './status.js';
+
+export interface WorkloadReport {
+  file: string;
+  line: number;
+  object: string;
+  action: 'injected' | 'skipped' | 'uninjected';
+  reason?: string;
+  notes: string[];
+}
+
+export interface FileOutput {
+  source: SourceFile;
+  text: string;
+  changed: boolean;
+}
+
+export interface RunResult {
+  files: FileOutput[];
+  reports: WorkloadReport[];
+}
+
+export interface RunOptions {
+  mode: 'inject' | 'uninject';
+  /** Settings layers below annotations (profile), and above them (flags). */
+  profile: SettingsLayer;
+  flags: SettingsLayer;
+}
+
+function objectsIn(source: SourceFile): ObjectRef[] {
+  return source.docs.flatMap((doc, i) => {
+    try {
+      return objectsOf(doc, i);
+    } catch (error) {
+      throw new UserError((error as Error).message, source.path, lineOf(source, doc.range[0]));
+    }
+  });
+}
+
+/** Line of the node at `path` inside an object (or of the object itself). */
+function lineAt(source: SourceFile, ref: ObjectRef, path: Path = []): number {
+  const doc = source.docs[ref.docIndex]!;
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn([...ref.base, ...path.slice(0, n)], true) as Node | undefined;
+    if (node?.range) return lineOf(source, node.range[0]);
+  }
+  return lineOf(source, (ref.node.range ?? [0])[0]);
+}
+
+function isGenerated(ref: ObjectRef): boolean {
+  const labels = getPath(ref.value, ['metadata', 'labels']);
+  return isPlainObject(labels) && labels[MANAGED_BY_LABEL] === MANAGED_BY;
+}
+
+/** Take every injection in a file back out; returns the changes and what was undone. */
+function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: WorkloadReport[] } {
+  const changes = noChanges();
+  const reports: WorkloadReport[] = [];
+  const objects = objectsIn(source);
+  for (const ref of objects) {
+    if (ref.kind === 'Service') {
+      const ops = uninjectServiceOps(ref);
+      if (ops.length > 0) changes.ops.push({ ref, ops });
+      continue;
+    }
+    if (!isWorkloadKind(ref.kind)) continue;
+    const metaPath = podMetadataPath(ref.kind);
+    const status = readStatus<WorkloadStatus>(getPath(ref.value, metaPath));
+    if (!status) continue;
+    changes.ops.push({ ref, ops: uninjectWorkloadOps(ref.value, POD_SPEC_PATHS[ref.kind]!, metaPath, status) });
+    const ours = (o: ObjectRef) =>
+      isGenerated(o) && o.docIndex !== undefined && (o.namespace ?? '') === (ref.namespace ?? '') && status.objects.some((s) => s.kind === o.kind && s.name === o.name);
+    changes.remove.push(...objects.filter(ours));
+    if (status.wrapped) changes.unwrap = true;
+    reports.push({ file: source.path, line: lineAt(source, ref), object: describe(ref), action: 'uninjected', notes: [] });
+  }
+  return { changes, reports };
+}
+
+export function runInjection(sources: SourceFile[], options: RunOptions): RunResult {
+  // 1. Back to the un-injected text of every file.
+  const clean: SourceFile[] = [];
+  const reports: WorkloadReport[] = [];
+  for (const source of sources) {
+    const { changes, reports: undone } = uninjectChanges(source);
+    const text = renderChanges(source, changes);
+    clean.push(text === source.text ? source : parseSource(source.path, text));
+    if (options.mode === 'uninject') reports.push(...undone);
+  }
+  if (options.mode === 'uninject') {
+    return { files: clean.map((c, i) => ({ source: sources[i]!, text: c.text, changed: c.text !== sources[i]!.text })), reports };
+  }
+
+  // 2. Plan every workload, then the Services across all files.
+  const changesByFile = new Map<SourceFile, FileChanges>(clean.map((s) => [s, noChanges()]));
+  const workloads: Located[] = [];
+  const services: Located[] = [];
+  const injected = new Map<ObjectRef, WorkloadContext>();
+  const reportOf = new Map<ObjectRef, WorkloadReport>();
+  for (const source of clean) {
+    const changes = changesByFile.get(source)!;
+    for (const ref of objectsIn(source)) {
+      if (ref.kind === 'Service') services.push({ source, ref });
+      if (!isWorkloadKind(ref.kind)) continue;
+      workloads.push({ source, ref });
+      checkPodSpecShape(ref, (path) => lineAt(source, ref, path));
+      const settings = resolveSettings([
+        options.profile,
+        annotationsLayer(source, ref, ['metadata']),
+        annotationsLayer(source, ref, podMetadataPath(ref.kind)),
+        options.flags,
+      ]);
+      const wrapsJson = source.format === 'json' && ref.base.length === 0;
+      const decision = planInjection(ref, settings, { wrapsJson });
+      const report: WorkloadReport = { file: source.path, line: lineAt(source, ref), object: describe(ref), action: decision.action === 'inject' ? 'injected' : 'skipped', notes: [] };
+      reports.push(report);
+      reportOf.set(ref, report);
+      if (decision.action === 'skip') {
+        report.reason = decision.reason;
+        continue;
+      }
+      report.notes.push(...decision.notes);
+      injected.set(ref, decision.context);
+      changes.ops.push({ ref, ops: decision.ops });
+      changes.addBefore.push({ ref, objects: decision.objects });
+    }
+  }
+  const { plans, workloadNotes } = planServices(services, workloads, injected);
+  for (const plan of plans) changesByFile.get(plan.service.source)!.ops.push({ ref: plan.service.ref, ops: plan.ops as EditOp[] });
+  for (const [ref, notes] of workloadNotes) reportOf.get(ref)?.notes.push(...notes);
+
+  // 3. Splice.
+  const files = clean.map((source, i) => {
+    const text = renderChanges(source, changesByFile.get(source)!);
+    return { source: sources[i]!, text, changed: text !== sources[i]!.text };
+  });
+  return { files, reports };
+}
+
+function annotationsLayer(source: SourceFile, ref: ObjectRef, metaPath: Path): SettingsLayer {
+  const annotations = getPath(ref.value, [...metaPath, 'annotations']);
+  if (!isPlainObject(annotations)) return [];
+  return annotationLayer(annotations, (key) => ({ file: source.path, line: lineAt(source, ref, [...metaPath, 'annotations', key]) }));
+}

@@ -1,0 +1,93 @@
+/**
+ * The `sidecarctl.io/status` annotation: a record, on the pod template, of exactly what inject added,
+ * so that uninject removes that and nothing else, and re-running inject can tell what is ours.
+ */
+import type { EditOp, Path } from '../manifest/edit-ops.js';
+import { getPath } from '../manifest/edit-ops.js';
+import { isPlainObject } from '../manifest/workloads.js';
+
+export const STATUS_ANNOTATION = 'sidecarctl.io/status';
+export const HASH_ANNOTATION = 'sidecarctl.io/config-hash';
+export const INJECT_ANNOTATION = 'sidecarctl.io/inject';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'sidecarctl';
+
+export interface WorkloadStatus {
+  v: 1;
+  initContainers: string[];
+  containers: string[];
+  volumes: string[];
+  /** App container name -> names of the mounts added to it. */
+  mounts: Record<string, string[]>;
+  /** Pod template annotation keys added (including this one). */
+  annotations: string[];
+  /** Collections inject created, relative to the pod template: 'metadata', 'metadata.annotations', 'spec.volumes', ... */
+  created: string[];
+  /** Objects generated beside the workload. */
+  objects: { kind: string; name: string }[];
+  /** JSON input of a single object that inject wrapped into a List to add its objects. */
+  wrapped?: boolean;
+}
+
+export interface ServiceStatus {
+  v: 1;
+  /** Port index -> original targetPort (exact source text for YAML; undefined: it had none). */
+  targetPorts: { index: number; value?: unknown; source?: string }[];
+  createdAnnotations: boolean;
+}
+
+export function readStatus<T>(metadata: unknown): T | undefined {
+  if (!isPlainObject(metadata) || !isPlainObject(metadata.annotations)) return undefined;
+  const raw = metadata.annotations[STATUS_ANNOTATION];
+  if (typeof raw !== 'string') return undefined;
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    return isPlainObject(parsed) && parsed.v === 1 ? (parsed as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Compact and with a stable key order, so the same injection always gives the same bytes. */
+export function formatStatus(status: WorkloadStatus | ServiceStatus): string {
+  return JSON.stringify(status);
+}
+
+function namesOf(list: unknown): string[] {
+  return Array.isArray(list) ? list.map((c) => (isPlainObject(c) && typeof c.name === 'string' ? c.name : '')) : [];
+}
+
+function indexesOf(list: unknown, names: string[]): number[] {
+  return namesOf(list).flatMap((name, i) => (names.includes(name) ? [i] : []));
+}
+
+/** The EditOps that take a workload's injection back out, from its status record. */
+export function uninjectWorkloadOps(object: Record<string, unknown>, specPath: Path, metaPath: Path, status: WorkloadStatus): EditOp[] {
+  const ops: EditOp[] = [];
+  const templatePath = specPath.slice(0, -1);
+  const created = new Set(status.created);
+  const spec = getPath(object, specPath);
+
+  const removeNamed = (key: string, names: string[]) => {
+    if (names.length === 0) return;
+    if (created.has(`spec.${key}`)) ops.push({ op: 'removeKeys', path: specPath, keys: [key] });
+    else ops.push({ op: 'removeItems', path: [...specPath, key], indexes: indexesOf(getPath(spec, [key]), names) });
+  };
+  removeNamed('initContainers', status.initContainers);
+  removeNamed('containers', status.containers);
+  removeNamed('volumes', status.volumes);
+
+  const containers = getPath(spec, ['containers']);
+  for (const [containerName, mountNames] of Object.entries(status.mounts)) {
+    const index = namesOf(containers).indexOf(containerName);
+    if (index === -1) continue;
+    const containerPath = [...specPath, 'containers', index];
+    if (created.has(`containers.${containerName}.volumeMounts`)) ops.push({ op: 'removeKeys', path: containerPath, keys: ['volumeMounts'] });
+    else ops.push({ op: 'removeItems', path: [...containerPath, 'volumeMounts'], indexes: indexesOf(getPath(object, [...containerPath, 'volumeMounts']), mountNames) });
+  }
+
+  if (created.has('metadata')) ops.push({ op: 'removeKeys', path: templatePath, keys: ['metadata'] });
+  else if (created.has('metadata.annotations')) ops.push({ op: 'removeKeys', path: metaPath, keys: ['annotations'] });
+  else ops.push({ op: 'removeKeys', path: [...metaPath, 'annotations'], keys: status.annotations });
+  return ops;
+}

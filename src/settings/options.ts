@@ -1,0 +1,224 @@
+/**
+ * Every setting defined once: its key (also the profile key and the `sidecarctl.io/<key>` annotation),
+ * its flag, help text, parser and JSON Schema. The CLI, the profile reader, the annotation reader and
+ * the profile's JSON Schema are all generated from this table, so they cannot drift apart.
+ */
+import type { LogOutput, Settings, Upstream } from './types.js';
+import { isDnsLabel, isDnsSubdomain, parseDuration, parseInteger, parsePort } from '../units.js';
+
+type JsonSchema = Record<string, unknown>;
+
+export interface OptionDef {
+  /** Profile key and annotation suffix, kebab-case like the flag. */
+  key: string;
+  /** Commander flag spec, e.g. `--retries <n>`. */
+  flag: string;
+  description: string;
+  /** Default shown in help; the real defaults live in DEFAULT_SETTINGS. */
+  defaultText?: string;
+  /** May be given several times (flag repeated, YAML list, comma-separated annotation). */
+  repeatable?: boolean;
+  schema: JsonSchema;
+  /** Parse one raw value (a flag's text, an annotation's text or a profile scalar) into `settings`. */
+  apply(settings: Settings, raw: string | boolean | number): void;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  proxy: 'envoy',
+  logging: 'none',
+  logPath: '/var/log/app/*.log',
+  logOutput: { kind: 'stdout' },
+  mtls: 'off',
+  allowPeers: [],
+  trustDomain: 'cluster.local',
+  retries: 0,
+  retryOn: ['5xx', 'reset', 'connect-failure', 'refused-stream'],
+  upstreams: [],
+  proxyPort: 15006,
+  adminPort: 15000,
+  nativeSidecar: true,
+};
+
+function oneOf<T extends string>(values: readonly T[], raw: string | boolean | number): T {
+  const text = String(raw);
+  if (!(values as readonly string[]).includes(text)) throw new Error(`"${text}" is not one of ${values.join(', ')}`);
+  return text as T;
+}
+
+function text(raw: string | boolean | number): string {
+  return String(raw).trim();
+}
+
+function bool(raw: string | boolean | number): boolean {
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error(`"${String(raw)}" is not true or false`);
+}
+
+export function parseLogOutput(raw: string): LogOutput {
+  if (raw === 'stdout') return { kind: 'stdout' };
+  const match = /^(forward|es|loki):\/\/([A-Za-z0-9.-]+):(\d+)$/.exec(raw);
+  if (!match) throw new Error(`"${raw}" is not stdout, forward://host:port, es://host:port or loki://host:port`);
+  return { kind: match[1] as 'forward' | 'es' | 'loki', host: match[2]!, port: parsePort(match[3]!) };
+}
+
+/** `name=host:port` or `name=host:port@localPort` (local port defaults to the remote port). */
+export function parseUpstream(raw: string): Upstream {
+  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=([A-Za-z0-9.-]+):(\d+)(?:@(\d+))?$/.exec(raw.trim());
+  if (!match) throw new Error(`"${raw}" is not NAME=HOST:PORT[@LOCALPORT] (NAME a lowercase DNS label)`);
+  const port = parsePort(match[4]!);
+  return { name: match[1]!, host: match[3]!, port, localPort: match[5] ? parsePort(match[5]) : port };
+}
+
+function positive(raw: string | boolean | number): number {
+  return parseInteger(String(raw), 1);
+}
+
+const portSchema = { type: 'integer', minimum: 1, maximum: 65535 };
+const durationSchema = { type: 'string', pattern: '^(\\d+(\\.\\d+)?(ms|s|m|h))+$' };
+
+export const OPTIONS: OptionDef[] = [
+  {
+    key: 'proxy', flag: '--proxy <kind>', description: 'proxy sidecar: envoy, bundled or none', defaultText: 'envoy',
+    schema: { enum: ['envoy', 'bundled', 'none'] },
+    apply: (s, raw) => { s.proxy = oneOf(['envoy', 'bundled', 'none'], raw); },
+  },
+  {
+    key: 'proxy-image', flag: '--proxy-image <image>', description: 'image for the bundled proxy (default: the official Node.js image running the bundle from a ConfigMap)',
+    schema: { type: 'string', minLength: 1 },
+    apply: (s, raw) => { s.proxyImage = text(raw); },
+  },
+  {
+    key: 'logging', flag: '--logging <agent>', description: 'log shipper sidecar: fluent-bit, fluentd or none', defaultText: 'none',
+    schema: { enum: ['fluent-bit', 'fluentd', 'none'] },
+    apply: (s, raw) => { s.logging = oneOf(['fluent-bit', 'fluentd', 'none'], raw); },
+  },
+  {
+    key: 'log-path', flag: '--log-path <glob>', description: 'app log files the shipper tails', defaultText: '/var/log/app/*.log',
+    schema: { type: 'string', pattern: '^/' },
+    apply: (s, raw) => {
+      const path = text(raw);
+      if (!path.startsWith('/') || path.endsWith('/')) throw new Error(`"${path}" must be an absolute file glob like /var/log/app/*.log`);
+      s.logPath = path;
+    },
+  },
+  {
+    key: 'log-output', flag: '--log-output <url>', description: 'stdout, forward://host:port, es://host:port or loki://host:port', defaultText: 'stdout',
+    schema: { type: 'string', pattern: '^(stdout|(forward|es|loki)://[A-Za-z0-9.-]+:\\d+)$' },
+    apply: (s, raw) => { s.logOutput = parseLogOutput(text(raw)); },
+  },
+  {
+    key: 'mtls', flag: '--mtls <mode>', description: 'inbound mTLS: off, permissive or strict', defaultText: 'off',
+    schema: { enum: ['off', 'permissive', 'strict'] },
+    apply: (s, raw) => { s.mtls = oneOf(['off', 'permissive', 'strict'], raw); },
+  },
+  {
+    key: 'mtls-issuer', flag: '--mtls-issuer <name>', description: 'cert-manager issuer for a Certificate per workload (ClusterIssuer: prefix with clusterissuer/)',
+    schema: { type: 'string', minLength: 1 },
+    apply: (s, raw) => {
+      const name = text(raw).replace(/^(clusterissuer|issuer)\//i, '');
+      if (!isDnsSubdomain(name)) throw new Error(`"${text(raw)}" is not a valid issuer name (lowercase DNS subdomain)`);
+      s.mtlsIssuer = text(raw);
+    },
+  },
+  {
+    key: 'mtls-secret', flag: '--mtls-secret <name>', description: 'existing kubernetes.io/tls Secret with ca.crt',
+    schema: { type: 'string', minLength: 1 },
+    apply: (s, raw) => {
+      if (!isDnsSubdomain(text(raw))) throw new Error(`"${text(raw)}" is not a valid Secret name (lowercase DNS subdomain)`);
+      s.mtlsSecret = text(raw);
+    },
+  },
+  {
+    key: 'allow-peer', flag: '--allow-peer <id>', repeatable: true, description: 'with mTLS: allowed client identity (spiffe://... URI or service-account name, ns/sa)',
+    schema: { type: 'array', items: { type: 'string', minLength: 1 } },
+    apply: (s, raw) => { s.allowPeers = [...s.allowPeers, text(raw)]; },
+  },
+  {
+    key: 'trust-domain', flag: '--trust-domain <domain>', description: 'SPIFFE trust domain of workload identities', defaultText: 'cluster.local',
+    schema: { type: 'string', minLength: 1 },
+    apply: (s, raw) => {
+      if (!isDnsSubdomain(text(raw))) throw new Error(`"${text(raw)}" is not a valid trust domain`);
+      s.trustDomain = text(raw);
+    },
+  },
+  {
+    key: 'retries', flag: '--retries <n>', description: 'retry attempts per request (0: off)', defaultText: '0',
+    schema: { type: 'integer', minimum: 0, maximum: 10 },
+    apply: (s, raw) => {
+      const n = parseInteger(String(raw), 0);
+      if (n > 10) throw new Error(`${n} retries is too many (at most 10)`);
+      s.retries = n;
+    },
+  },
+  {
+    key: 'retry-on', flag: '--retry-on <list>', description: 'comma-separated retry conditions', defaultText: '5xx,reset,connect-failure,refused-stream',
+    schema: { type: 'string', pattern: '^[a-z0-9-]+(,[a-z0-9-]+)*$' },
+    apply: (s, raw) => {
+      const known = ['5xx', 'gateway-error', 'reset', 'connect-failure', 'refused-stream', 'retriable-4xx', 'retriable-status-codes', 'envoy-ratelimited', 'http3-post-connect-failure'];
+      const list = text(raw).split(',').map((c) => c.trim()).filter(Boolean);
+      for (const c of list) if (!known.includes(c)) throw new Error(`unknown retry condition "${c}" (known: ${known.join(', ')})`);
+      if (list.length === 0) throw new Error('empty retry condition list');
+      s.retryOn = list;
+    },
+  },
+  {
+    key: 'per-try-timeout', flag: '--per-try-timeout <duration>', description: 'timeout of each try, e.g. 250ms',
+    schema: durationSchema,
+    apply: (s, raw) => { s.perTryTimeoutMs = parseDuration(String(raw)); },
+  },
+  {
+    key: 'timeout', flag: '--timeout <duration>', description: 'overall request timeout including retries, e.g. 2s (default: none)',
+    schema: durationSchema,
+    apply: (s, raw) => { s.timeoutMs = parseDuration(String(raw)); },
+  },
+  {
+    key: 'rate-limit', flag: '--rate-limit <rps>', description: 'inbound requests per second (token bucket); excess gets 429',
+    schema: { type: 'integer', minimum: 1 },
+    apply: (s, raw) => { s.rateLimit = positive(raw); },
+  },
+  {
+    key: 'burst', flag: '--burst <n>', description: 'token bucket size (default: the rate)',
+    schema: { type: 'integer', minimum: 1 },
+    apply: (s, raw) => { s.burst = positive(raw); },
+  },
+  {
+    key: 'upstream', flag: '--upstream <name=host:port>', repeatable: true, description: 'outbound route: the app calls 127.0.0.1:PORT (or @LOCALPORT), the proxy applies retries, timeouts and mTLS',
+    schema: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?=[A-Za-z0-9.-]+:\\d+(@\\d+)?$' } },
+    apply: (s, raw) => {
+      const upstream = parseUpstream(text(raw));
+      if (s.upstreams.some((u) => u.name === upstream.name)) throw new Error(`upstream "${upstream.name}" is given twice`);
+      s.upstreams = [...s.upstreams, upstream];
+    },
+  },
+  {
+    key: 'app-port', flag: '--app-port <port>', description: "the app's port (default: the main container's first containerPort)",
+    schema: portSchema,
+    apply: (s, raw) => { s.appPort = parsePort(String(raw)); },
+  },
+  {
+    key: 'proxy-port', flag: '--proxy-port <port>', description: 'proxy inbound listener', defaultText: '15006',
+    schema: portSchema,
+    apply: (s, raw) => { s.proxyPort = parsePort(String(raw)); },
+  },
+  {
+    key: 'admin-port', flag: '--admin-port <port>', description: 'proxy admin/metrics listener (127.0.0.1)', defaultText: '15000',
+    schema: portSchema,
+    apply: (s, raw) => { s.adminPort = parsePort(String(raw)); },
+  },
+  {
+    key: 'native-sidecar', flag: '--native-sidecar', description: 'sidecars as init containers with restartPolicy: Always (Kubernetes >= 1.29); --no-native-sidecar for plain containers', defaultText: 'true',
+    schema: { type: 'boolean' },
+    apply: (s, raw) => { s.nativeSidecar = bool(raw); },
+  },
+  {
+    key: 'templates', flag: '--templates <dir>', description: 'directory of templates overriding the bundled ones (same file names)',
+    schema: { type: 'string', minLength: 1 },
+    apply: (s, raw) => { s.templates = text(raw); },
+  },
+];
+
+export const OPTIONS_BY_KEY = new Map(OPTIONS.map((o) => [o.key, o]));
+
+/** Name check used by other modules for ports we name in pods. */
+export { isDnsLabel };

@@ -1,0 +1,42 @@
+/** The resolved settings for one workload: what every sidecar module reads. */
+
+export type ProxyKind = 'envoy' | 'bundled' | 'none';
+export type LogAgent = 'fluent-bit' | 'fluentd' | 'none';
+export type MtlsMode = 'off' | 'permissive' | 'strict';
+
+export type LogOutput =
+  | { kind: 'stdout' }
+  | { kind: 'forward' | 'es' | 'loki'; host: string; port: number };
+
+/** An outbound route: the app calls 127.0.0.1:localPort, the proxy forwards to host:port. */
+export interface Upstream {
+  name: string;
+  host: string;
+  port: number;
+  localPort: number;
+}
+
+export interface Settings {
+  proxy: ProxyKind;
+  proxyImage?: string;
+  logging: LogAgent;
+  logPath: string;
+  logOutput: LogOutput;
+  mtls: MtlsMode;
+  mtlsIssuer?: string;
+  mtlsSecret?: string;
+  allowPeers: string[];
+  trustDomain: string;
+  retries: number;
+  retryOn: string[];
+  perTryTimeoutMs?: number;
+  timeoutMs?: number;
+  rateLimit?: number;
+  burst?: number;
+  upstreams: Upstream[];
+  appPort?: number;
+  proxyPort: number;
+  adminPort: number;
+  nativeSidecar: boolean;
+  templates?: string;
+}
