@@ -182,6 +182,8 @@ export function planInjection(ref: ObjectRef, settings: Settings, opts: { wrapsJ
   if (settings.proxy !== 'none' && ctx.appPort === undefined && settings.upstreams.length === 0 && settings.logging === 'none') {
     return { action: 'skip', reason: `no app port found and no --upstream: the proxy would have nothing to do (set --app-port or ${'sidecarctl.io/app-port'})` };
   }
+  const nullKey = nullCollection(spec, getPath(ref.value, metaPath));
+  if (nullKey) return { action: 'skip', reason: `${nullKey} is empty (null): remove it or give it a value, and inject again` };
   const parts = merge(contributions(ctx));
 
   // Our names and ports must not collide with the pod's own.
@@ -244,6 +246,17 @@ export function planInjection(ref: ObjectRef, settings: Settings, opts: { wrapsJ
     notes.push(`warning: plain-container sidecars keep a ${ref.kind} from completing; use native sidecars (drop --no-native-sidecar)`);
   }
   return { action: 'inject', ops, objects, status, notes, context: ctx };
+}
+
+/**
+ * A collection we add to that is written as a bare `key:` (null). Splicing into it would need to
+ * rewrite the key, which uninject could not undo byte for byte; such inputs are rare, so we say so.
+ */
+function nullCollection(spec: Json, podMeta: unknown): string | undefined {
+  for (const key of ['initContainers', 'containers', 'volumes']) if (spec[key] === null) return `spec.${key}`;
+  if (podMeta === null) return 'template.metadata';
+  if (isPlainObject(podMeta) && podMeta.annotations === null) return 'template.metadata.annotations';
+  return undefined;
 }
 
 /** A plain container has no startup ordering, so a startupProbe would only delay its readiness. */

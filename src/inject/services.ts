@@ -91,6 +91,10 @@ export function planServices(
     });
     if (ops.length === 0) continue;
     const metadata = service.ref.value.metadata;
+    if (isPlainObject(metadata) && metadata.annotations === null) {
+      for (const w of selected) note(w.ref, `${name} has an empty (null) metadata.annotations: its targetPort is left alone; point it at ${first.settings.proxyPort}`);
+      continue;
+    }
     status.createdAnnotations = !isPlainObject(metadata) || metadata.annotations === undefined;
     ops.push({ op: 'setPairs', path: ['metadata', 'annotations'], pairs: [[STATUS_ANNOTATION, formatStatus(status)]] });
     const moved = status.targetPorts.map((t) => `${t.value ?? '(port)'} -> ${first.settings.proxyPort}`).join(', ');
