@@ -12,6 +12,8 @@ export interface TextEdit {
   start: number;
   end: number;
   text: string;
+  /** Indentation of inserted block text: at one offset, deeper inserts must come first. */
+  column?: number;
 }
 
 /** How the file lays out block collections, so inserted text looks like its neighbours. */
@@ -21,9 +23,14 @@ export interface BlockStyle {
   indentSeq: boolean;
 }
 
-/** Apply non-overlapping edits; inserts at the same offset keep their given order. */
+/**
+ * Apply non-overlapping edits. Inserts at the same offset: the more deeply indented one first (an item
+ * closing an inner list must precede a new key of the outer map), else in their given order.
+ */
 export function applyTextEdits(src: string, edits: TextEdit[]): string {
-  const ordered = edits.map((edit, order) => ({ edit, order })).sort((a, b) => b.edit.start - a.edit.start || b.order - a.order);
+  const ordered = edits
+    .map((edit, order) => ({ edit, order }))
+    .sort((a, b) => b.edit.start - a.edit.start || (a.edit.column ?? 0) - (b.edit.column ?? 0) || b.order - a.order);
   let out = src;
   let limit = Infinity;
   for (const { edit } of ordered) {
@@ -172,7 +179,7 @@ export class YamlSplicer {
       const at = lineStartOf(this.src, dashBefore(this.src, nodeStart(seq.items[index] as Node)));
       return { start: at, end: at, text };
     }
-    return this.insertAfter(nodeValueEnd(seq.items.at(-1) as Node), text);
+    return { ...this.insertAfter(nodeValueEnd(seq.items.at(-1) as Node), text), column: dashColumn };
   }
 
   /** Insert whole lines after the line where a node ends; at EOF without a newline, start one. */
@@ -227,7 +234,7 @@ export class YamlSplicer {
     const column = columnOf(this.src, nodeStart(firstKey));
     const text = renderBlockAt(Object.fromEntries(pairs), column, this.style) + '\n';
     const last = map.items.at(-1)!;
-    return this.insertAfter(nodeValueEnd((last.value ?? last.key) as Node), text);
+    return { ...this.insertAfter(nodeValueEnd((last.value ?? last.key) as Node), text), column };
   }
 
   private removeItem(seq: YAMLSeq, index: number): TextEdit {
