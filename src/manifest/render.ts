@@ -5,7 +5,7 @@
 import { stringify, type Document } from 'yaml';
 import { applyOpsToObject, getPath, type EditOp } from './edit-ops.js';
 import type { SourceFile } from './source.js';
-import { applyTextEdits, detectStyle, lineStartOf, YamlSplicer, type BlockStyle, type TextEdit } from './yaml-splice.js';
+import { applyTextEdits, detectStyle, lineStartOf, withFinalNewline, YamlSplicer, type BlockStyle, type TextEdit } from './yaml-splice.js';
 import type { ObjectRef } from './workloads.js';
 
 export interface FileChanges {
@@ -34,6 +34,10 @@ export function renderChanges(source: SourceFile, changes: FileChanges): string 
 }
 
 function renderYaml(source: SourceFile, changes: FileChanges): string {
+  return withFinalNewline(source.text, (text) => spliceYaml({ ...source, text }, changes));
+}
+
+function spliceYaml(source: SourceFile, changes: FileChanges): string {
   const { text, docs } = source;
   const style = detectStyle(text);
   const edits: TextEdit[] = [];

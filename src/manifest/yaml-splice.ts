@@ -41,6 +41,16 @@ export function applyTextEdits(src: string, edits: TextEdit[]): string {
   return out;
 }
 
+/**
+ * Splice a text that lacks a final newline as if it had one, then take it off again: this keeps the
+ * line logic free of end-of-file cases, and inject/uninject symmetric there too.
+ */
+export function withFinalNewline(text: string, splice: (src: string) => string): string {
+  if (text.endsWith('\n') || text === '') return splice(text);
+  const out = splice(text + '\n');
+  return out.endsWith('\n') ? out.slice(0, -1) : out;
+}
+
 export function lineStartOf(src: string, offset: number): number {
   return src.lastIndexOf('\n', offset - 1) + 1;
 }
@@ -96,7 +106,8 @@ function nodeValueEnd(node: Node): number {
 }
 
 /**
- * Turns EditOps on one object into text edits against the document's source. `base` is the path
+ * Turns EditOps on one object into text edits against the document's source. The source must end with
+ * a newline (see withFinalNewline), so that every line, the last one too, can be inserted or removed whole. `base` is the path
  * of the object inside the document (['items', 3] for an item of a List, [] otherwise).
  */
 export class YamlSplicer {
@@ -179,13 +190,13 @@ export class YamlSplicer {
       const at = lineStartOf(this.src, dashBefore(this.src, nodeStart(seq.items[index] as Node)));
       return { start: at, end: at, text };
     }
-    return { ...this.insertAfter(nodeValueEnd(seq.items.at(-1) as Node), text), column: dashColumn };
+    // A `- item` is inside its parent key even when the dash stands in the key's column (`key:\n- item`).
+    return { ...this.insertAfter(nodeValueEnd(seq.items.at(-1) as Node), text), column: dashColumn + 0.5 };
   }
 
-  /** Insert whole lines after the line where a node ends; at EOF without a newline, start one. */
+  /** Insert whole lines after the line where a node ends. */
   private insertAfter(nodeEnd: number, text: string): TextEdit {
     const at = endOfLineAfter(this.src, nodeEnd);
-    if (at === this.src.length && !this.src.endsWith('\n')) return { start: at, end: at, text: '\n' + text.replace(/\n$/, '') };
     return { start: at, end: at, text };
   }
 
@@ -256,9 +267,7 @@ export class YamlSplicer {
 
   /** Remove whole lines from `start` through the line where a node ends (mirror of insertAfter). */
   private removeLines(start: number, nodeEnd: number): TextEdit {
-    const end = endOfLineAfter(this.src, nodeEnd);
-    if (end === this.src.length && !this.src.endsWith('\n') && start > 0) return { start: start - 1, end, text: '' };
-    return { start, end, text: '' };
+    return { start, end: endOfLineAfter(this.src, nodeEnd), text: '' };
   }
 
 }
