@@ -65,10 +65,10 @@ export function skipReason(ref: ObjectRef, settings: Settings): string | undefin
 }
 
 /** Check the pod spec has the shape we edit; wrong shapes are bad input, not something to skip. */
-export function checkPodSpecShape(ref: ObjectRef, locate: (path: Path) => number | undefined): void {
+export function checkPodSpecShape(ref: ObjectRef, file: string, locate: (path: Path) => number | undefined): void {
   const specPath = POD_SPEC_PATHS[ref.kind]!;
   const fail = (path: Path, message: string): never => {
-    throw new UserError(`${ref.kind} ${ref.name || '(unnamed)'}: ${message}`, undefined, locate(path));
+    throw new UserError(`${ref.kind} ${ref.name || '(unnamed)'}: ${message}`, file, locate(path));
   };
   const spec = getPath(ref.value, specPath);
   if (!isPlainObject(spec)) fail(specPath, `${specPath.join('.')} must be a map`);

@@ -119,7 +119,7 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       if (ref.kind === 'Service') services.push({ source, ref });
       if (!isWorkloadKind(ref.kind)) continue;
       workloads.push({ source, ref });
-      checkPodSpecShape(ref, (path) => lineAt(source, ref, path));
+      checkPodSpecShape(ref, source.path, (path) => lineAt(source, ref, path));
       const settings = resolveSettings([
         options.profile,
         annotationsLayer(source, ref, ['metadata']),

@@ -1,0 +1,42 @@
+/**
+ * Golden files: the exact output for the fixtures, so any change to generated manifests shows up in
+ * review. Refresh with UPDATE_GOLDEN=1 after checking the diff. Each golden must also pass the schemas.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SettingsLayer } from '../src/settings/resolve.js';
+import { envoyIssues, filesUnder, inject, load, ROOT, schemaIssues } from './helpers/corpus.js';
+
+const CASES: { name: string; flags: SettingsLayer }[] = [
+  { name: 'defaults', flags: [] },
+  {
+    name: 'policies',
+    flags: [
+      { key: 'retries', value: '3', flag: '--retries' },
+      { key: 'per-try-timeout', value: '250ms', flag: '--per-try-timeout' },
+      { key: 'rate-limit', value: '100', flag: '--rate-limit' },
+      { key: 'upstream', value: 'api=api.default.svc.cluster.local:8080@19000', flag: '--upstream' },
+      { key: 'native-sidecar', value: false, flag: '--no-native-sidecar' },
+    ],
+  },
+];
+
+describe('golden outputs', () => {
+  for (const file of filesUnder(join(ROOT, 'fixtures'))) {
+    for (const { name, flags } of CASES) {
+      const golden = join(ROOT, 'test/golden', `${basename(file).replace(/\.(ya?ml|json)$/, '')}.${name}${file.endsWith('.json') ? '.json' : '.yaml'}`);
+      it(`${basename(file)} (${name})`, async () => {
+        const result = inject(load(file), flags);
+        const out = result.files[0]!.text;
+        // A missing golden is written on a developer's machine, never in CI (it must be committed).
+        if (process.env.UPDATE_GOLDEN || (!existsSync(golden) && !process.env.CI)) writeFileSync(golden, out);
+        expect(out).toBe(readFileSync(golden, 'utf8'));
+        expect(schemaIssues(out)).toEqual([]);
+        const envoy = await envoyIssues(out);
+        expect(envoy.configs).toBe(result.reports.filter((r) => r.action === 'injected').length);
+        expect(envoy.issues).toEqual([]);
+      });
+    }
+  }
+});
