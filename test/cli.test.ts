@@ -94,6 +94,11 @@ describe('sidecarctl inject', () => {
     expect(strict.exitCode).toBe(2);
     expect(strict.stderr).toContain('needs a certificate source');
     expect(strict.stdout).toBe('');
+    // Not built yet: refused, never a plaintext proxy for someone who asked for mTLS.
+    const notYet = await run(['inject', '--mtls', 'strict', '--mtls-secret', 'web-tls', WEB]);
+    expect(notYet.exitCode).toBe(2);
+    expect(notYet.stderr).toContain('--mtls strict is not available yet');
+    expect(notYet.stdout).toBe('');
   });
 
   it('an unknown sidecarctl.io annotation is an error at its line', async () => {

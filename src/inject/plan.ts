@@ -147,6 +147,8 @@ function contributions(ctx: WorkloadContext): SidecarContribution[] {
   if (ctx.settings.proxy === 'envoy') parts.push(envoySidecar(ctx, CONFIG_VOLUME));
   if (ctx.settings.proxy === 'bundled') throw new UserError('--proxy bundled is not available yet in this version');
   if (ctx.settings.logging !== 'none') throw new UserError(`--logging ${ctx.settings.logging} is not available yet in this version`);
+  // Refuse rather than emit a plaintext proxy for someone who asked for mTLS.
+  if (ctx.settings.mtls !== 'off') throw new UserError(`--mtls ${ctx.settings.mtls} is not available yet in this version`);
   return parts;
 }
 
