@@ -29,7 +29,7 @@ describe('sidecarctl inject', () => {
     expect(schemaIssues(r.stdout)).toEqual([]);
     expect((await envoyIssues(r.stdout)).issues).toEqual([]);
     // The annotations on the pod template set retries for this workload.
-    const envoy = parse((objects[1]!.data as Record<string, string>)['envoy.yaml']) as Record<string, any>;
+    const envoy = parse((objects[1]!.data as Record<string, string>)['envoy.yaml']!) as Record<string, any>;
     const route = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route;
     expect(route.retry_policy).toMatchObject({ num_retries: 2, per_try_timeout: '0.500s' });
   });

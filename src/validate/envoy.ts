@@ -21,6 +21,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import type { ConfigIssue } from './issue.js';
+import { editDistance } from './edit-distance.js';
 
 /**
  * Issue paths are paths in the input value, with keys as written (snake_case or camelCase) and list
@@ -764,19 +765,6 @@ const isRequired = (r: FieldRules | undefined) =>
 
 type Path = (string | number)[];
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
 
 function suggestField(key: string, msg: MessageSchema): string | undefined {
   let best: { name: string; d: number } | undefined;

@@ -16,6 +16,7 @@
  * environment reference `${VAR}` is accepted as-is (its shape is only known at run time).
  */
 import type { ConfigIssue } from './issue.js';
+import { editDistance } from './edit-distance.js';
 
 /** Latest stable release with evidence (docs `installation/downloads/docker` tag table). */
 export const FLUENT_BIT_VERSION = '5.1.3';
@@ -776,19 +777,6 @@ function knownNames(kind: FluentBitPluginKind): string[] {
   return [...FLUENT_BIT_PLUGINS.filter((p) => p.kind === kind).map((p) => p.name), ...FLUENT_BIT_OTHER_PLUGINS[kind]];
 }
 
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
 
 const NAME_ALIASES: Record<string, string> = { elasticsearch: 'es', standard_output: 'stdout' };
 

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { formatPath, type ConfigIssue } from './issue.js';
+import { editDistance } from './edit-distance.js';
 
 type Path = (string | number)[];
 type JsonObject = Record<string, unknown>;
@@ -385,20 +386,6 @@ function closest(word: string, candidates: string[]): string | undefined {
 }
 
 /** Levenshtein distance, with a swap of two neighbours counting as one edit (`paht`, `valeu`). */
-function editDistance(a: string, b: string): number {
-  // d[i][j]: distance between the first i characters of a and the first j of b.
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i + j));
-  const at = (i: number, j: number) => (i === 0 ? j : j === 0 ? i : d[i]![j]!);
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
-      d[i]![j] = best;
-    }
-  }
-  return at(a.length, b.length);
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Layer 3: what the API server checks in code (k8s.io/kubernetes/pkg/apis/core/validation and apimachinery).
