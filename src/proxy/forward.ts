@@ -1,0 +1,468 @@
+/**
+ * Forwarding one HTTP request: admission (rate limit, circuit breaker), attempts with retries and
+ * timeouts, and streaming of both bodies.
+ *
+ * Performance notes, since this runs for every request:
+ * - One Exchange object holds the whole state of a request and is itself the sink of the upstream
+ *   call (pool.ts), so no closures are created per request. Client-side event handlers are
+ *   module-level functions that find their Exchange through a symbol property on the emitter;
+ *   timers get the Exchange as their argument for the same reason.
+ * - Bodies are pumped by hand (write, pause on backpressure, resume on drain) rather than with
+ *   pipe(), which registers half a dozen listeners per stream and cannot count bytes.
+ * - Headers stay node's flat raw arrays end to end (see headers.ts).
+ *
+ * Retry safety: an attempt is only repeated when the request can be sent again unchanged: no body,
+ * or a body small enough to be buffered in full (limits.retryBufferBytes), and an idempotent
+ * method unless the client opted in with `x-sidecarctl-retry: true`. Streamed bodies get exactly
+ * one attempt. Nothing is retried once the response has started reaching the client.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { AccessLog } from './accesslog.js';
+import { Admission, ADMISSION_REASON } from './breaker.js';
+import type { ResolvedListenerConfig } from './config.js';
+import { responseHeaders, scanRequestHeaders, type RequestHead } from './headers.js';
+import type { ListenerMetrics } from './metrics.js';
+import type { CallSink, UpstreamCall } from './pool.js';
+import type { TokenBucket } from './ratelimit.js';
+import { Failure, FAILURE_NAME, isIdempotent, type RetryBudget, type RetryPolicy } from './retry.js';
+import type { Upstream } from './upstream.js';
+
+/** Everything a listener's current config implies; replaced as a whole on reload. */
+export interface Route {
+  readonly config: ResolvedListenerConfig;
+  readonly upstream: Upstream;
+  readonly limiter: TokenBucket | null;
+  readonly retry: RetryPolicy;
+  /** Host header for requests that came without one (HTTP/1.0 clients). */
+  readonly defaultHost: string;
+}
+
+/** Per-listener state that outlives config reloads. */
+export interface ListenerState {
+  readonly name: string;
+  route: Route;
+  readonly budget: RetryBudget;
+  readonly metrics: ListenerMetrics;
+  readonly accessLog: AccessLog;
+  /** Shutting down: responses carry `Connection: close`. */
+  draining: boolean;
+}
+
+export const kExchange = Symbol('sidecarctl.exchange');
+
+type Tagged<T> = T & { [kExchange]?: Exchange | null };
+
+const EMPTY: string[] = [];
+
+export function handleRequest(state: ListenerState, req: IncomingMessage, res: ServerResponse): void {
+  new Exchange(state, state.route, req, res).start();
+}
+
+class Exchange implements RequestHead, CallSink {
+  // Filled by scanRequestHeaders.
+  upstreamHeaders = EMPTY;
+  contentLength = -1;
+  chunked = false;
+  requestId = '';
+  retryOptIn = false;
+  duplicateHost = false;
+
+  readonly startedAt = performance.now();
+  readonly deadline: number;
+  attempts = 0;
+  status = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  /** Why the proxy answered or cut the exchange itself; null when the upstream answered. */
+  error: string | null = null;
+
+  /** The request may be sent again: body empty or fully buffered, and method safe to repeat. */
+  replayable = false;
+  /** The request body is piped through as it arrives (not replayable). */
+  streaming = false;
+  /** Request body chunks while buffering it for retries. */
+  chunks: Buffer[] | null = null;
+  /** The whole request body once buffered (or an empty one). */
+  body: Buffer | null = null;
+
+  /** The attempt in progress, if any. */
+  call: UpstreamCall | null = null;
+  /** The one pending timer: attempt timeout, request deadline or retry back-off. */
+  timer: NodeJS.Timeout | null = null;
+  /** Waiting for response headers (client-side idle timeouts do not apply then). */
+  awaitingUpstream = false;
+  /** This request holds a retry budget slot. */
+  retryToken = false;
+  /** This request is the circuit breaker's half-open probe. */
+  probe = false;
+  /** The keep-alive race (a reused pooled connection reset before answering) was already retried. */
+  poolRetried = false;
+  /** The response has begun (forwarded or local): no more attempts. */
+  responding = false;
+
+  constructor(
+    readonly state: ListenerState,
+    readonly route: Route,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {
+    this.deadline = this.startedAt + route.config.timeouts.requestMs;
+  }
+
+  start(): void {
+    const { req, res, route, state } = this;
+    (res as Tagged<ServerResponse>)[kExchange] = this;
+    res.on('close', onResponseClose);
+    state.budget.activeRequests++;
+
+    const socket = req.socket as Tagged<TLSSocket>;
+    socket[kExchange] = this; // for the listener's idle-timeout handler
+    scanRequestHeaders(
+      req.rawHeaders,
+      this,
+      socket.remoteAddress ?? '',
+      socket.encrypted ? 'https' : 'http',
+      route.config.hostRewrite,
+      route.defaultHost,
+      false,
+    );
+
+    const url = req.url!;
+    if (url.charCodeAt(0) !== 0x2f /* / */ && !(url === '*' && req.method === 'OPTIONS')) {
+      return this.local(400, 'absolute-form-rejected');
+    }
+    if (this.duplicateHost) return this.local(400, 'duplicate-host');
+    // maxHeadersCount is set one above the limit, so that node keeps one extra header and an
+    // oversized request shows (node would otherwise silently drop the extra headers).
+    if (req.rawHeaders.length > route.config.limits.maxHeaders * 2) return this.local(431, 'too-many-headers');
+    const maxBody = route.config.limits.maxBodyBytes;
+    if (maxBody !== null && this.contentLength > maxBody) return this.local(413, 'body-too-large');
+
+    if (route.limiter !== null) {
+      const retryAfter = route.limiter.take(this.startedAt);
+      if (retryAfter > 0) {
+        state.metrics.rateLimited++;
+        return this.local(429, 'rate-limited', ['retry-after', String(retryAfter)]);
+      }
+    }
+
+    const admission = route.upstream.breaker.admit(this.startedAt);
+    if (admission > Admission.Probe) {
+      const reason = ADMISSION_REASON[admission];
+      route.upstream.metrics.countOverflow(reason);
+      return this.local(503, reason, ['x-sidecarctl-overflow', reason]);
+    }
+    this.probe = admission === Admission.Probe;
+
+    const safe = isIdempotent(req.method!) || this.retryOptIn;
+    if (this.contentLength <= 0 && !this.chunked) {
+      this.replayable = safe;
+      this.body = EMPTY_BODY;
+      this.attempt();
+    } else if (
+      safe &&
+      route.retry.attempts > 1 &&
+      this.contentLength >= 0 &&
+      this.contentLength <= route.config.limits.retryBufferBytes
+    ) {
+      // Small body and retries wanted: read it all first so every attempt can send it.
+      this.replayable = true;
+      this.chunks = [];
+      (req as Tagged<IncomingMessage>)[kExchange] = this;
+      req.on('data', onBufferedBodyData);
+      req.on('end', onBufferedBodyEnd);
+      this.arm(this.deadline - this.startedAt, onDeadline);
+    } else {
+      this.streaming = true;
+      (req as Tagged<IncomingMessage>)[kExchange] = this;
+      req.on('data', onStreamedBodyData);
+      req.on('end', onStreamedBodyEnd);
+      this.attempt();
+    }
+  }
+
+  /** Sends the request to the upstream once. */
+  attempt(): void {
+    const { route, req } = this;
+    this.attempts++;
+    route.upstream.breaker.inflight++;
+    this.awaitingUpstream = true;
+    // A streamed body of unknown length goes upstream chunked; scanRequestHeaders already added
+    // the Transfer-Encoding header for it.
+    this.call = route.upstream.request(this, req.method!, req.url!, this.upstreamHeaders, this.body, this.chunked && this.contentLength < 0);
+    if (this.streaming && req.readableEnded) this.call.end();
+
+    const left = this.deadline - performance.now();
+    const perTry = route.retry.perTryTimeoutMs;
+    if (perTry !== null && perTry < left) this.arm(perTry, onTryTimeout);
+    else this.arm(left, onDeadline);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // CallSink: events of the current attempt (the pool never reports a call we gave up on)
+  // ------------------------------------------------------------------------------------------
+
+  /** Response headers arrived: retry, or start forwarding. */
+  onResponse(call: UpstreamCall, status: number, rawHeaders: string[]): void {
+    this.disarm();
+    this.awaitingUpstream = false;
+    const now = performance.now();
+    this.route.upstream.breaker.record(status < 500, this.probe, now);
+    this.probe = false;
+    this.releaseRetryToken();
+
+    if (this.mayRetry(this.route.retry.retriableStatus(status))) {
+      call.discard(); // read and drop the body so the connection can go back to the pool
+      this.endAttempt();
+      this.retryAfterBackoff(now);
+      return;
+    }
+    try {
+      this.res.writeHead(status, responseHeaders(rawHeaders, false, this.state.draining));
+    } catch {
+      // node refuses something the upstream sent (it validates status and header values)
+      this.abandonAttempt();
+      this.local(502, 'upstream-invalid-response');
+      return;
+    }
+    this.responding = true;
+    this.status = status;
+  }
+
+  onResponseData(call: UpstreamCall, chunk: Buffer): void {
+    this.bytesSent += chunk.length;
+    if (!this.res.write(chunk)) {
+      // Backpressure: the client reads slower than the upstream sends.
+      call.pause();
+      this.res.once('drain', onResponseDrain);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.endAttempt();
+    this.res.end();
+  }
+
+  onResponseAborted(): void {
+    // Reset in the middle of the response body: the client must not get a truncated body that
+    // looks complete, so its connection is cut too.
+    this.endAttempt();
+    this.error = 'upstream-reset';
+    this.res.destroy();
+  }
+
+  onRequestDrain(): void {
+    this.req.resume();
+  }
+
+  /** The attempt failed without a response. */
+  onFailure(call: UpstreamCall, failure: Failure): void {
+    this.disarm();
+    this.awaitingUpstream = false;
+    this.endAttempt();
+    const now = performance.now();
+    this.route.upstream.breaker.record(false, this.probe, now);
+    this.probe = false;
+    this.releaseRetryToken();
+
+    // A pooled connection reset just as it was reused means the upstream closed an idle
+    // connection, not that it failed: retry once at once, whatever the retry policy says.
+    if (failure === Failure.Reset && call.reused && this.replayable && !this.poolRetried && !this.res.destroyed) {
+      this.poolRetried = true;
+      this.attempt();
+      return;
+    }
+    if (this.mayRetry(this.route.retry.retriableFailure(failure))) {
+      this.retryAfterBackoff(now);
+      return;
+    }
+    const status = failure === Failure.Timeout ? 504 : failure === Failure.ConnectFailure ? 503 : 502;
+    this.local(status, `upstream-${FAILURE_NAME[failure]}`);
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  /** Whether to try again; takes a retry budget slot when the answer is yes. */
+  mayRetry(retriable: boolean): boolean {
+    if (!retriable || !this.replayable || this.res.destroyed) return false;
+    const { route } = this;
+    if (this.attempts >= route.retry.attempts || route.upstream.breaker.isOpen()) return false;
+    if (!this.state.budget.tryAcquire(route.retry.config.budget)) return false;
+    this.retryToken = true;
+    return true;
+  }
+
+  retryAfterBackoff(now: number): void {
+    this.route.upstream.metrics.retries++;
+    // Never back off past the deadline; the next attempt then times out at once with a 504.
+    const delay = Math.min(this.route.retry.backoffMs(this.attempts), Math.max(0, this.deadline - now));
+    this.arm(delay, onBackoffDone);
+  }
+
+  releaseRetryToken(): void {
+    if (this.retryToken) {
+      this.retryToken = false;
+      this.state.budget.release();
+    }
+  }
+
+  /** The current attempt is over: free its breaker slot. */
+  endAttempt(): void {
+    if (this.call === null) return;
+    this.call = null;
+    this.route.upstream.breaker.inflight--;
+    if (this.streaming && !this.req.readableEnded) {
+      // The upstream is done with us; keep reading (and dropping) the client's body so it is not stuck.
+      this.req.resume();
+    }
+  }
+
+  /** Gives up on the current attempt (timeout, client gone) and closes its connection. */
+  abandonAttempt(): void {
+    const call = this.call;
+    if (call === null) return;
+    this.endAttempt();
+    call.abort();
+  }
+
+  /** Answers the client from the proxy itself. */
+  local(status: number, reason: string, extra: string[] = EMPTY): void {
+    this.disarm();
+    this.awaitingUpstream = false;
+    this.responding = true;
+    this.error = reason;
+    this.status = status;
+    const res = this.res;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const body = `${reason}\n`;
+    const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(body.length), ...extra];
+    // An unread request body would otherwise be read and discarded by node after the response;
+    // closing is cheaper and safer than draining an arbitrary amount of data.
+    if (this.state.draining || !this.req.complete) headers.push('connection', 'close');
+    res.writeHead(status, headers);
+    res.end(body);
+  }
+
+  arm(ms: number, fn: (ex: Exchange) => void): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(fn, Math.max(1, ms), this);
+  }
+
+  disarm(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** The response is over (sent, or the client went away): release everything and log. */
+  finish(): void {
+    const { res, route, state } = this;
+    this.disarm();
+    if (!res.writableFinished) {
+      // The client closed early, or we cut the response: stop the upstream side too.
+      this.abandonAttempt();
+      if (this.status === 0) this.status = 499; // nginx's "client closed request"
+      this.error ??= this.responding ? 'response-aborted' : 'client-closed';
+    }
+    if (this.probe) route.upstream.breaker.releaseProbe();
+    this.releaseRetryToken();
+    const socket = this.req.socket as Tagged<TLSSocket> | null;
+    if (socket && socket[kExchange] === this) socket[kExchange] = null;
+    state.budget.activeRequests--;
+    const durationMs = performance.now() - this.startedAt;
+    route.upstream.metrics.observe(this.status, durationMs / 1000);
+    state.accessLog.write({
+      listener: state.name,
+      method: this.req.method!,
+      path: this.req.url!,
+      status: this.status,
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      durationMs,
+      upstream: route.upstream.id,
+      attempts: this.attempts,
+      requestId: this.requestId,
+      error: this.error,
+    });
+  }
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+// ---------------------------------------------------------------------------------------------
+// Client-side event handlers (module-level: `this` is the emitter, the Exchange is found through
+// kExchange) and timers (the Exchange is the argument)
+// ---------------------------------------------------------------------------------------------
+
+function onResponseDrain(this: Tagged<ServerResponse>): void {
+  this[kExchange]?.call?.resume();
+}
+
+function onResponseClose(this: Tagged<ServerResponse>): void {
+  this[kExchange]?.finish();
+}
+
+function onBufferedBodyData(this: Tagged<IncomingMessage>, chunk: Buffer): void {
+  const ex = this[kExchange]!;
+  ex.bytesReceived += chunk.length;
+  ex.chunks?.push(chunk);
+}
+
+function onBufferedBodyEnd(this: Tagged<IncomingMessage>): void {
+  const ex = this[kExchange]!;
+  if (ex.responding || ex.chunks === null || ex.res.destroyed) return;
+  ex.body = Buffer.concat(ex.chunks, ex.bytesReceived);
+  ex.chunks = null;
+  ex.disarm();
+  ex.attempt();
+}
+
+function onStreamedBodyData(this: Tagged<IncomingMessage>, chunk: Buffer): void {
+  const ex = this[kExchange]!;
+  ex.bytesReceived += chunk.length;
+  const maxBody = ex.route.config.limits.maxBodyBytes;
+  if (maxBody !== null && ex.bytesReceived > maxBody) {
+    this.removeListener('data', onStreamedBodyData);
+    ex.abandonAttempt();
+    ex.local(413, 'body-too-large');
+    return;
+  }
+  const call = ex.call;
+  if (call === null) return; // the upstream is done with this request: drop the rest
+  if (!call.write(chunk)) this.pause(); // resumed by onRequestDrain
+}
+
+function onStreamedBodyEnd(this: Tagged<IncomingMessage>): void {
+  this[kExchange]!.call?.end();
+}
+
+function onTryTimeout(ex: Exchange): void {
+  ex.timer = null;
+  const call = ex.call!;
+  ex.abandonAttempt(); // its connection may be stuck: do not let it back into the pool
+  ex.onFailure(call, Failure.Timeout);
+}
+
+function onDeadline(ex: Exchange): void {
+  ex.timer = null;
+  if (ex.awaitingUpstream) {
+    ex.abandonAttempt();
+    ex.route.upstream.breaker.record(false, ex.probe, performance.now());
+    ex.probe = false;
+    ex.local(504, 'upstream-timeout');
+  } else {
+    // Still receiving the request body (buffered for retries) when time ran out.
+    ex.local(408, 'request-timeout');
+  }
+}
+
+function onBackoffDone(ex: Exchange): void {
+  ex.timer = null;
+  if (ex.res.destroyed) return;
+  ex.attempt();
+}

@@ -1,0 +1,278 @@
+/**
+ * HTTP/1.1 *response* parser for the upstream side (RFC 9112).
+ *
+ * Why not node's http client: per request it builds a ClientRequest, goes through the Agent and
+ * an IncomingMessage stream; in profiles that machinery was the largest single cost of the proxy.
+ * Requests from clients are still parsed by node's own (llhttp) server parser, which is where
+ * hostile input comes from; this parser reads answers from the app or an upstream service, and is
+ * strict anyway: anything it does not understand is an error (the proxy answers 502 and drops the
+ * connection), never a guess.
+ *
+ * Framing rules: 1xx responses are skipped; HEAD responses and 204/304 have no body;
+ * Transfer-Encoding ending in chunked is decoded; Transfer-Encoding without chunked, or neither
+ * header, means the body ends when the connection closes; otherwise Content-Length (digits only,
+ * duplicates must agree). Trailers are read and dropped.
+ */
+
+export class ParseError extends Error {
+  readonly code = 'ERR_UPSTREAM_PARSE';
+}
+
+export interface ResponseHandler {
+  /** Status line and headers (raw, in order). `keepAlive`: the connection may carry another request. */
+  onHead(status: number, rawHeaders: string[], keepAlive: boolean): void;
+  onBody(chunk: Buffer): void;
+  onComplete(): void;
+}
+
+const enum State {
+  Head,
+  Fixed,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+  Done,
+}
+
+const CRLF = Buffer.from('\r\n');
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+/** 1 for the characters allowed in a header name (RFC 9110 tchar). */
+const TOKEN_CHARS = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+const MAX_CHUNK_LINE = 1024;
+const MAX_TRAILER_BYTES = 16 * 1024;
+
+export class ResponseParser {
+  private state = State.Done;
+  private headOnly = false;
+  /** Bytes kept between chunks: an unfinished head, chunk-size line or trailer section. */
+  private pending: Buffer | null = null;
+  private remaining = 0;
+  private trailerBytes = 0;
+  keepAlive = false;
+
+  constructor(
+    private readonly maxHeaderBytes: number,
+    private readonly handler: ResponseHandler,
+  ) {}
+
+  /** Expect the response to a new request. HEAD responses never have a body. */
+  start(method: string): void {
+    this.state = State.Head;
+    this.headOnly = method === 'HEAD';
+    this.pending = null;
+    this.keepAlive = false;
+  }
+
+  get done(): boolean {
+    return this.state === State.Done;
+  }
+
+  /** True when the body is delimited by the connection closing (so a close is its end). */
+  get endsAtClose(): boolean {
+    return this.state === State.UntilClose;
+  }
+
+  /**
+   * Feeds bytes from the socket. Throws ParseError on malformed input, or when bytes arrive after
+   * the response is complete (a server must not send unsolicited data).
+   */
+  execute(data: Buffer): void {
+    const buf = this.pending === null ? data : Buffer.concat([this.pending, data]);
+    this.pending = null;
+    let pos = 0;
+    while (pos < buf.length) {
+      switch (this.state) {
+        case State.Head: {
+          const end = buf.indexOf(CRLFCRLF, pos);
+          if (end < 0) {
+            if (buf.length - pos > this.maxHeaderBytes) throw new ParseError('upstream response headers too large');
+            this.pending = buf.subarray(pos);
+            return;
+          }
+          if (end - pos > this.maxHeaderBytes) throw new ParseError('upstream response headers too large');
+          const head = buf.toString('latin1', pos, end);
+          pos = end + 4;
+          this.parseHead(head);
+          break;
+        }
+        case State.Fixed: {
+          const n = Math.min(this.remaining, buf.length - pos);
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = State.Done;
+          this.handler.onBody(buf.subarray(pos, (pos += n)));
+          break;
+        }
+        case State.ChunkSize: {
+          const end = buf.indexOf(CRLF, pos);
+          if (end < 0) {
+            if (buf.length - pos > MAX_CHUNK_LINE) throw new ParseError('chunk size line too long');
+            this.pending = buf.subarray(pos);
+            return;
+          }
+          const size = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[^\r\n]*)?$/.exec(buf.toString('latin1', pos, end));
+          if (!size) throw new ParseError('invalid chunk size');
+          pos = end + 2;
+          this.remaining = parseInt(size[1]!, 16);
+          this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
+          this.trailerBytes = 0;
+          break;
+        }
+        case State.ChunkData: {
+          const n = Math.min(this.remaining, buf.length - pos);
+          this.remaining -= n;
+          if (this.remaining === 0) this.state = State.ChunkDataEnd;
+          this.handler.onBody(buf.subarray(pos, (pos += n)));
+          break;
+        }
+        case State.ChunkDataEnd: {
+          if (buf.length - pos < 2) {
+            this.pending = buf.subarray(pos);
+            return;
+          }
+          if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) throw new ParseError('missing CRLF after chunk data');
+          pos += 2;
+          this.state = State.ChunkSize;
+          break;
+        }
+        case State.Trailers: {
+          const end = buf.indexOf(CRLF, pos);
+          const lineBytes = (end < 0 ? buf.length : end + 2) - pos;
+          if ((this.trailerBytes += lineBytes) > MAX_TRAILER_BYTES) throw new ParseError('trailers too large');
+          if (end < 0) {
+            this.trailerBytes -= lineBytes; // counted again when the line completes
+            this.pending = buf.subarray(pos);
+            return;
+          }
+          if (end === pos) this.state = State.Done; // the empty line ending the trailer section
+          pos = end + 2;
+          break;
+        }
+        case State.UntilClose: {
+          const chunk = pos === 0 ? buf : buf.subarray(pos);
+          pos = buf.length;
+          this.handler.onBody(chunk);
+          break;
+        }
+        case State.Done:
+          throw new ParseError('unexpected data after the response');
+      }
+      if (this.state === State.Done) {
+        // Checked before completing: once complete, the connection may be handed to the next
+        // request, and stray bytes must never be read as its response.
+        if (pos < buf.length) throw new ParseError('unexpected data after the response');
+        this.handler.onComplete();
+        return;
+      }
+    }
+  }
+
+  /** The connection closed: completes a close-delimited body, anything else was cut short. */
+  finish(): boolean {
+    if (this.state === State.UntilClose) {
+      this.state = State.Done;
+      this.handler.onComplete();
+      return true;
+    }
+    return this.state === State.Done;
+  }
+
+  private parseHead(head: string): void {
+    // Status line: "HTTP/1.x NNN[ reason]", checked by hand (this runs once per response).
+    let eol = head.indexOf('\r\n');
+    if (eol < 0) eol = head.length;
+    if (
+      eol < 12 ||
+      !head.startsWith('HTTP/1.') ||
+      (head.charCodeAt(7) !== 0x31 && head.charCodeAt(7) !== 0x30) ||
+      head.charCodeAt(8) !== 0x20 ||
+      !isDigit(head.charCodeAt(9)) ||
+      !isDigit(head.charCodeAt(10)) ||
+      !isDigit(head.charCodeAt(11)) ||
+      (eol > 12 && head.charCodeAt(12) !== 0x20)
+    ) {
+      throw new ParseError('invalid status line');
+    }
+    const http10 = head.charCodeAt(7) === 0x30;
+    const status = (head.charCodeAt(9) - 48) * 100 + (head.charCodeAt(10) - 48) * 10 + (head.charCodeAt(11) - 48);
+    if (status < 100) throw new ParseError('invalid status code');
+    const raw: string[] = [];
+    let contentLength = -1;
+    let chunked = false;
+    let transferEncoding = false;
+    let connectionClose = http10;
+    let pos = eol + 2;
+    while (pos < head.length) {
+      let end = head.indexOf('\r\n', pos);
+      if (end < 0) end = head.length;
+      const colon = head.indexOf(':', pos);
+      if (colon <= pos || colon > end) throw new ParseError('invalid header line');
+      for (let i = pos; i < colon; i++) {
+        if (TOKEN_CHARS[head.charCodeAt(i)] !== 1) throw new ParseError('invalid header name');
+      }
+      const name = head.slice(pos, colon);
+      const value = head.slice(colon + 1, end).trim();
+      for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ParseError('invalid header value');
+      }
+      pos = end + 2;
+      raw.push(name, value);
+      switch (name.length) {
+        case 10:
+          if (name.toLowerCase() === 'connection') {
+            const v = value.toLowerCase();
+            if (v.includes('close')) connectionClose = true;
+            else if (http10 && v.includes('keep-alive')) connectionClose = false;
+          }
+          break;
+        case 14:
+          if (name.toLowerCase() === 'content-length') {
+            if (!/^\d{1,15}$/.test(value)) throw new ParseError('invalid content-length');
+            const n = Number(value);
+            if (contentLength >= 0 && contentLength !== n) throw new ParseError('conflicting content-length');
+            contentLength = n;
+          }
+          break;
+        case 17:
+          if (name.toLowerCase() === 'transfer-encoding') {
+            transferEncoding = true;
+            chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+          }
+          break;
+      }
+    }
+
+    if (status < 200) {
+      // 100 Continue, 103 Early Hints...: informational, the real response follows.
+      if (status === 101) throw new ParseError('unexpected 101 on a pooled connection');
+      this.state = State.Head;
+      return;
+    }
+    let keepAlive = !connectionClose;
+    if (this.headOnly || status === 204 || status === 304) {
+      this.state = State.Done;
+    } else if (transferEncoding) {
+      // Transfer-Encoding overrides Content-Length; such a message must not reuse the connection
+      // (RFC 9112 §6.3), and without chunked the body runs until the connection closes.
+      if (contentLength >= 0) keepAlive = false;
+      this.state = chunked ? State.ChunkSize : State.UntilClose;
+      if (!chunked) keepAlive = false;
+    } else if (contentLength >= 0) {
+      this.remaining = contentLength;
+      this.state = contentLength === 0 ? State.Done : State.Fixed;
+    } else {
+      this.state = State.UntilClose;
+      keepAlive = false;
+    }
+    this.keepAlive = keepAlive;
+    this.handler.onHead(status, raw, keepAlive);
+  }
+}
+

@@ -1,0 +1,238 @@
+/**
+ * Header rewriting between the client and the upstream, on node's flat raw header arrays
+ * ([name, value, name, value, ...]): the proxy passes such arrays straight to http.request and
+ * ServerResponse#writeHead, which avoids building header objects per request.
+ *
+ * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and are dropped: Connection,
+ * Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding (node frames bodies itself), Upgrade (except
+ * on upgrade requests) and every header the Connection header names.
+ */
+import { randomUUID } from 'node:crypto';
+import { RETRY_OPT_IN_HEADER } from './retry.js';
+
+/** What the request head tells the proxy, filled in by scanRequestHeaders. */
+export interface RequestHead {
+  /** Headers to send upstream. */
+  upstreamHeaders: string[];
+  /** Declared body length, -1 when absent. */
+  contentLength: number;
+  /** The body uses chunked transfer coding (its length is unknown up front). */
+  chunked: boolean;
+  requestId: string;
+  /** The client explicitly allowed retrying a non-idempotent request. */
+  retryOptIn: boolean;
+  /** More than one Host header: must be refused with 400 (RFC 9112 §3.2). */
+  duplicateHost: boolean;
+}
+
+const enum Kind {
+  Pass,
+  HopByHop,
+  Connection,
+  Host,
+  RequestId,
+  ForwardedFor,
+  ForwardedProto,
+  ContentLength,
+  TransferEncoding,
+  RetryOptIn,
+  Upgrade,
+}
+
+/**
+ * Classifies a header name. Switching on the length first means most names are never lowercased
+ * (a measurable cost on the hot path).
+ */
+function classify(name: string): Kind {
+  switch (name.length) {
+    case 2:
+      return name.toLowerCase() === 'te' ? Kind.HopByHop : Kind.Pass;
+    case 4:
+      return name.toLowerCase() === 'host' ? Kind.Host : Kind.Pass;
+    case 6:
+      // The proxy has already answered `Expect: 100-continue` itself (node does it before emitting
+      // the request), so the upstream must not be asked again (as Envoy does by default).
+      return name.toLowerCase() === 'expect' ? Kind.HopByHop : Kind.Pass;
+    case 7: {
+      const lower = name.toLowerCase();
+      if (lower === 'upgrade') return Kind.Upgrade;
+      return lower === 'trailer' ? Kind.HopByHop : Kind.Pass;
+    }
+    case 10: {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') return Kind.Connection;
+      return lower === 'keep-alive' ? Kind.HopByHop : Kind.Pass;
+    }
+    case 12:
+      return name.toLowerCase() === 'x-request-id' ? Kind.RequestId : Kind.Pass;
+    case 14:
+      return name.toLowerCase() === 'content-length' ? Kind.ContentLength : Kind.Pass;
+    case 15:
+      return name.toLowerCase() === 'x-forwarded-for' ? Kind.ForwardedFor : Kind.Pass;
+    case 17: {
+      const lower = name.toLowerCase();
+      if (lower === 'transfer-encoding') return Kind.TransferEncoding;
+      return lower === 'x-forwarded-proto' ? Kind.ForwardedProto : Kind.Pass;
+    }
+    case 18:
+      if (name.toLowerCase() === RETRY_OPT_IN_HEADER) return Kind.RetryOptIn;
+      break;
+  }
+  return isProxyHeader(name) ? Kind.HopByHop : Kind.Pass;
+}
+
+/** Proxy-Connection, Proxy-Authorization, ...: meant for this hop only. */
+function isProxyHeader(name: string): boolean {
+  return (
+    name.length > 6 && (name.charCodeAt(0) | 0x20) === 0x70 /* p */ && name.slice(0, 6).toLowerCase() === 'proxy-'
+  );
+}
+
+/** Tokens of a Connection header other than close/keep-alive/upgrade: extra hop-by-hop names. */
+function extraHopByHop(connection: string | null): Set<string> | null {
+  if (connection === null) return null;
+  let extra: Set<string> | null = null;
+  for (const token of connection.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t === '' || t === 'close' || t === 'keep-alive' || t === 'upgrade') continue;
+    (extra ??= new Set()).add(t);
+  }
+  return extra;
+}
+
+function without(headers: string[], names: Set<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
+}
+
+const MAX_REQUEST_ID_LENGTH = 200;
+
+/**
+ * Reads the client's raw headers once, filling `head` with the headers to send upstream and the
+ * facts the proxy needs (body framing, request id, retry opt-in).
+ *
+ * - Host is kept, or replaced with `hostRewrite` (outbound listeners); `defaultHost` fills in for
+ *   HTTP/1.0 clients that sent none (the upstream request is HTTP/1.1, which requires one).
+ * - x-request-id is propagated, or generated (crypto.randomUUID) when absent or oversized.
+ * - x-forwarded-for gets the client address appended; x-forwarded-proto is set to `proto`.
+ * - A chunked request body is sent upstream chunked again (Transfer-Encoding is re-added,
+ *   otherwise node would send a GET body without framing).
+ * - `keepUpgrade` keeps Upgrade and `Connection: upgrade` for WebSocket/Upgrade requests.
+ */
+export function scanRequestHeaders(
+  raw: string[],
+  head: RequestHead,
+  remoteAddress: string,
+  proto: string,
+  hostRewrite: string | null,
+  defaultHost: string,
+  keepUpgrade: boolean,
+): void {
+  const out: string[] = [];
+  let sawHost = false;
+  head.duplicateHost = false;
+  let forwardedFor: string | null = null;
+  let connection: string | null = null;
+  let requestId: string | null = null;
+  let contentLength = -1;
+  let chunked = false;
+  let retryOptIn = false;
+
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    switch (classify(name)) {
+      case Kind.Pass:
+        out.push(name, value);
+        break;
+      case Kind.Host:
+        if (sawHost) {
+          head.duplicateHost = true;
+          break;
+        }
+        sawHost = true;
+        out.push(name, hostRewrite ?? value);
+        break;
+      case Kind.ContentLength:
+        // node's parser already rejected malformed or conflicting lengths (and CL with TE)
+        contentLength = Number(value);
+        out.push(name, value);
+        break;
+      case Kind.TransferEncoding:
+        chunked = true;
+        break;
+      case Kind.RequestId:
+        if (requestId === null && value.length > 0 && value.length <= MAX_REQUEST_ID_LENGTH) requestId = value;
+        break;
+      case Kind.ForwardedFor:
+        forwardedFor = forwardedFor === null ? value : `${forwardedFor}, ${value}`;
+        break;
+      case Kind.Connection:
+        connection = connection === null ? value : `${connection}, ${value}`;
+        break;
+      case Kind.Upgrade:
+        if (keepUpgrade) out.push(name, value);
+        break;
+      case Kind.RetryOptIn:
+        retryOptIn = value.trim().toLowerCase() === 'true';
+        break;
+      case Kind.ForwardedProto:
+      case Kind.HopByHop:
+        break;
+    }
+  }
+
+  if (!sawHost) out.push('host', hostRewrite ?? defaultHost);
+  const extra = extraHopByHop(connection);
+  const headers = extra === null ? out : without(out, extra);
+  if (chunked && contentLength < 0) headers.push('transfer-encoding', 'chunked');
+  if (keepUpgrade) headers.push('connection', 'upgrade');
+  requestId ??= randomUUID();
+  headers.push(
+    'x-request-id',
+    requestId,
+    'x-forwarded-for',
+    forwardedFor === null ? remoteAddress : `${forwardedFor}, ${remoteAddress}`,
+    'x-forwarded-proto',
+    proto,
+  );
+
+  head.upstreamHeaders = headers;
+  head.contentLength = contentLength;
+  head.chunked = chunked;
+  head.requestId = requestId;
+  head.retryOptIn = retryOptIn;
+}
+
+/**
+ * The upstream response's headers minus hop-by-hop ones. `keepUpgrade` keeps Upgrade and
+ * Connection on a 101 response. `close` adds `Connection: close` (the listener is draining).
+ */
+export function responseHeaders(raw: string[], keepUpgrade: boolean, close: boolean): string[] {
+  const out: string[] = [];
+  let connection: string | null = null;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    switch (classify(name)) {
+      case Kind.Connection:
+        if (keepUpgrade) out.push(name, value);
+        connection = connection === null ? value : `${connection}, ${value}`;
+        break;
+      case Kind.Upgrade:
+        if (keepUpgrade) out.push(name, value);
+        break;
+      case Kind.HopByHop:
+      case Kind.TransferEncoding:
+        break;
+      default:
+        out.push(name, value);
+    }
+  }
+  if (close) out.push('connection', 'close');
+  const extra = extraHopByHop(connection);
+  return extra === null ? out : without(out, extra);
+}

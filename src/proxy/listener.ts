@@ -1,0 +1,372 @@
+/**
+ * A listener: one bound port (inbound, or one outbound upstream) and the HTTP servers behind it.
+ *
+ * Layout: a plain net.Server owns the port and hands each accepted socket to a "frontend", an
+ * http.Server and/or https.Server that never listen themselves. This split is what lets
+ * - permissive mTLS serve TLS and plaintext on one port (peek at the first byte: 0x16 is a TLS
+ *   handshake record, anything else is plaintext HTTP), and
+ * - a config reload change the TLS mode or header limits without rebinding the port: new
+ *   connections go to a new frontend while the old one finishes its requests.
+ *
+ * Settings that only matter per request (target, retries, rate limit, breaker limits, timeouts)
+ * live in `route`, an immutable object swapped on reload: each request keeps the route it started
+ * with, so in-flight requests are never affected by a reload.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import net, { type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { AccessLog } from './accesslog.js';
+import type { MtlsMode, ResolvedListenerConfig } from './config.js';
+import { handleRequest, kExchange, type ListenerState, type Route } from './forward.js';
+import type { EventLog } from './log.js';
+import type { ListenerMetrics, Metrics } from './metrics.js';
+import { TokenBucket } from './ratelimit.js';
+import { RetryBudget, RetryPolicy } from './retry.js';
+import { CertificateSource, MIN_TLS_VERSION, peerAllowed, type TlsMaterial } from './tls.js';
+import { handleUpgrade } from './upgrade.js';
+import { Upstream } from './upstream.js';
+import type { WatchOptions } from './watch.js';
+
+export interface ListenerContext {
+  log: EventLog;
+  metrics: Metrics;
+  accessLog: AccessLog;
+  watch?: WatchOptions;
+}
+
+/** The HTTP servers for one TLS mode and header size limit (both fixed when a server is created). */
+interface Frontend {
+  mode: MtlsMode;
+  maxHeaderBytes: number;
+  http: http.Server | null;
+  https: https.Server | null;
+}
+
+export interface PreparedUpdate {
+  commit(): void;
+  abort(): void;
+}
+
+const FIRST_TLS_BYTE = 0x16; // TLS record type "handshake"
+const DRAIN_POLL_MS = 100;
+
+export class Listener implements ListenerState {
+  readonly name: string;
+  readonly budget = new RetryBudget();
+  readonly metrics: ListenerMetrics;
+  readonly accessLog: AccessLog;
+  draining = false;
+  route: Route;
+
+  private frontend: Frontend;
+  /** Frontends replaced by a reload, still finishing their connections. */
+  private readonly retired: Frontend[] = [];
+  private certs: CertificateSource | null;
+  private readonly server: net.Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly onRequest = (req: IncomingMessage, res: ServerResponse) => handleRequest(this, req, res);
+  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(this, req, socket, head);
+
+  private constructor(
+    route: Route,
+    certs: CertificateSource | null,
+    private readonly ctx: ListenerContext,
+  ) {
+    this.name = route.config.name;
+    this.route = route;
+    this.certs = certs;
+    this.metrics = ctx.metrics.listener(this.name);
+    this.metrics.activeRequests = () => this.budget.activeRequests;
+    this.accessLog = ctx.accessLog;
+    this.frontend = this.createFrontend(route.config, certs?.material ?? null);
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  /** Creates the listener and binds its port. */
+  static async start(config: ResolvedListenerConfig, ctx: ListenerContext): Promise<Listener> {
+    const route = await buildRoute(config, null, ctx);
+    let certs: CertificateSource | null = null;
+    try {
+      certs = config.mtls ? await CertificateSource.open(config.mtls, ctx.log, ctx.metrics) : null;
+      const listener = new Listener(route, certs, ctx);
+      await listener.listen(config.address, config.port);
+      certs?.watch((m) => listener.useCertificates(m), ctx.watch);
+      return listener;
+    } catch (err) {
+      certs?.close();
+      route.upstream.destroy();
+      throw err;
+    }
+  }
+
+  /** The port actually bound (differs from the config when it asked for port 0). */
+  get port(): number {
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  get config(): ResolvedListenerConfig {
+    return this.route.config;
+  }
+
+  /**
+   * Whether `next` can be applied to this listener in place: same address, and the same port (or
+   * the port this listener actually got when the config asked for an ephemeral one).
+   */
+  sameBinding(next: ResolvedListenerConfig): boolean {
+    return next.address === this.config.address && (next.port === this.config.port || next.port === this.port);
+  }
+
+  /**
+   * Prepares a new config for the same address and port: everything that can fail (certificate
+   * files, a new upstream's certificates) happens here, nothing changes until commit(). After the
+   * commit new requests use the new config; requests in flight finish with the settings they
+   * started with.
+   */
+  async prepareUpdate(next: ResolvedListenerConfig): Promise<PreparedUpdate> {
+    const previous = this.route;
+    const route = await buildRoute(next, previous, this.ctx);
+    const newUpstream = route.upstream !== previous.upstream;
+    let certs: CertificateSource | null = null;
+    try {
+      if (next.mtls) {
+        certs = this.certs && this.certs.sameFiles(next.mtls) ? this.certs : await CertificateSource.open(next.mtls, this.ctx.log, this.ctx.metrics);
+      }
+    } catch (err) {
+      if (newUpstream) route.upstream.destroy();
+      throw err;
+    }
+    return {
+      commit: () => {
+        this.useConfig(route, certs);
+        if (newUpstream) previous.upstream.retire();
+      },
+      abort: () => {
+        if (newUpstream) route.upstream.destroy();
+        if (certs !== this.certs) certs?.close();
+      },
+    };
+  }
+
+  private useConfig(route: Route, certs: CertificateSource | null): void {
+    const next = route.config;
+    const fe = this.frontend;
+    const mode: MtlsMode = next.mtls?.mode ?? 'off';
+    if (mode !== fe.mode || next.limits.maxHeaderBytes !== fe.maxHeaderBytes) {
+      // Fixed at server creation: new connections go to a new frontend, the old one winds down.
+      this.frontend = this.createFrontend(next, certs?.material ?? null);
+      retireFrontend(fe);
+      this.retired.push(fe);
+    } else {
+      applyServerSettings([fe.http, fe.https], next);
+      if (certs && certs !== this.certs) this.useCertificates(certs.material);
+    }
+    if (certs !== this.certs) {
+      this.certs?.close();
+      this.certs = certs;
+      certs?.watch((m) => this.useCertificates(m), this.ctx.watch);
+    }
+    this.route = route;
+  }
+
+  /**
+   * Graceful stop: no new connections, responses ask clients to close, idle keep-alive
+   * connections are closed, and whatever is still open at `deadline` (performance.now() time) is
+   * destroyed. Resolves when every connection is gone.
+   */
+  async drain(deadline: number): Promise<void> {
+    this.draining = true;
+    this.server.close();
+    retireFrontend(this.frontend);
+    const frontends = [this.frontend, ...this.retired];
+    while (this.sockets.size > 0 && performance.now() < deadline) {
+      for (const fe of frontends) {
+        fe.http?.closeIdleConnections();
+        fe.https?.closeIdleConnections();
+      }
+      await new Promise((r) => setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - performance.now()))));
+    }
+    for (const socket of this.sockets) socket.destroy();
+    this.certs?.close();
+    this.route.upstream.destroy();
+    for (const fe of frontends) {
+      fe.http?.close(); // stops node's connection-checking interval
+      fe.https?.close();
+    }
+  }
+
+  private listen(address: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: address, port, exclusive: true }, () => {
+        this.server.removeListener('error', reject);
+        this.server.on('error', (err) => this.ctx.log('error', 'listener error', { listener: this.name, error: String(err) }));
+        resolve();
+      });
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    const metrics = this.metrics;
+    this.sockets.add(socket);
+    metrics.connectionsTotal++;
+    metrics.activeConnections++;
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      metrics.activeConnections--;
+    });
+    const fe = this.frontend;
+    if (fe.mode === 'off') fe.http!.emit('connection', socket);
+    else if (fe.mode === 'strict') fe.https!.emit('connection', socket);
+    else this.sniff(socket, fe);
+  }
+
+  /** Permissive mode: read the first chunk, then hand the socket to the TLS or the plain server. */
+  private sniff(socket: Socket, fe: Frontend): void {
+    const timer = setTimeout(() => socket.destroy(), this.config.timeouts.headersMs);
+    const onError = () => socket.destroy();
+    socket.on('error', onError);
+    socket.once('data', (chunk: Buffer) => {
+      clearTimeout(timer);
+      socket.removeListener('error', onError);
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk[0] === FIRST_TLS_BYTE) {
+        // The TLS socket takes over the stream and first drains what is buffered in it.
+        fe.https!.emit('connection', socket);
+      } else {
+        fe.http!.emit('connection', socket);
+        socket.resume(); // delivers the unshifted chunk to the HTTP parser
+      }
+    });
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  private createFrontend(config: ResolvedListenerConfig, material: TlsMaterial | null): Frontend {
+    const mode: MtlsMode = config.mtls?.mode ?? 'off';
+    const { timeouts, limits } = config;
+    const options: http.ServerOptions = {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.idleMs,
+      // headersTimeout/requestTimeout are enforced by a periodic sweep (node default: every 30 s).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(timeouts.headersMs / 2))),
+      requireHostHeader: true,
+      insecureHTTPParser: false,
+      noDelay: true,
+    };
+    const fe: Frontend = { mode, maxHeaderBytes: limits.maxHeaderBytes, http: null, https: null };
+    if (mode !== 'strict') fe.http = this.setupServer(http.createServer(options), config);
+    if (mode !== 'off') {
+      const server = https.createServer({
+        ...options,
+        ...material,
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: MIN_TLS_VERSION,
+        handshakeTimeout: timeouts.headersMs,
+      });
+      server.prependListener('secureConnection', (socket: TLSSocket) => this.checkPeer(socket));
+      fe.https = this.setupServer(server, config);
+    }
+    return fe;
+  }
+
+  private setupServer<S extends http.Server>(server: S, config: ResolvedListenerConfig): S {
+    applyServerSettings([server], config);
+    server.on('request', this.onRequest);
+    server.on('upgrade', this.onUpgrade);
+    server.on('connect', onConnectMethod);
+    server.on('timeout', onIdleTimeout);
+    // The servers never listen (the net.Server owns the port), but node only starts tracking
+    // connections for headersTimeout, requestTimeout and closeIdleConnections() on 'listening'.
+    server.emit('listening');
+    return server;
+  }
+
+  private checkPeer(socket: TLSSocket): void {
+    const allowed = this.route.config.mtls?.allowedPeers ?? [];
+    if (peerAllowed(socket.getPeerCertificate(), allowed)) return;
+    this.metrics.peersRejected++;
+    this.ctx.log('warn', 'TLS peer not in allowedPeers', {
+      listener: this.name,
+      subjectaltname: socket.getPeerCertificate()?.subjectaltname ?? null,
+    });
+    socket.destroy();
+  }
+
+  private useCertificates(material: TlsMaterial): void {
+    this.frontend.https?.setSecureContext({ ...material, minVersion: MIN_TLS_VERSION });
+  }
+}
+
+/** Settings node reads from the server object at run time (no need for a new server). */
+function applyServerSettings(servers: (http.Server | null)[], config: ResolvedListenerConfig): void {
+  const { timeouts, limits } = config;
+  for (const server of servers) {
+    if (!server) continue;
+    server.headersTimeout = Math.min(timeouts.headersMs, timeouts.requestMs);
+    server.requestTimeout = timeouts.requestMs;
+    server.keepAliveTimeout = timeouts.idleMs;
+    server.timeout = timeouts.idleMs;
+    // One above the limit: node silently drops headers beyond maxHeadersCount, so the request
+    // handler sees one extra header and answers 431 (see forward.ts).
+    server.maxHeadersCount = limits.maxHeaders + 1;
+  }
+}
+
+/**
+ * Makes a frontend wind down: every further response asks the client to close the connection
+ * (node's maxRequestsPerSocket mechanism), and idle connections are closed.
+ */
+function retireFrontend(fe: Frontend): void {
+  for (const server of [fe.http, fe.https]) {
+    if (!server) continue;
+    server.maxRequestsPerSocket = 1;
+    server.closeIdleConnections();
+  }
+  // Connections that were busy become idle later; sweep a few times (unref'd: never keeps the
+  // process alive).
+  let sweeps = 0;
+  const sweep = setInterval(() => {
+    fe.http?.closeIdleConnections();
+    fe.https?.closeIdleConnections();
+    if (++sweeps >= 600) clearInterval(sweep);
+  }, 1000);
+  sweep.unref();
+}
+
+/**
+ * Socket inactivity (server.timeout = idleMs). While a request waits for upstream response
+ * headers the client is legitimately silent, and the request deadline governs that phase;
+ * otherwise a silent connection (stalled body, client not reading) is closed.
+ */
+function onIdleTimeout(socket: Socket): void {
+  const ex = (socket as Socket & { [kExchange]?: { awaitingUpstream: boolean; req: IncomingMessage } | null })[kExchange];
+  if (ex && ex.awaitingUpstream && ex.req.complete) return;
+  socket.destroy();
+}
+
+/** CONNECT would turn the proxy into an open tunnel: refused on every listener. */
+function onConnectMethod(_req: IncomingMessage, socket: Duplex): void {
+  socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', () => socket.destroy());
+}
+
+/** Builds the route for a config, reusing the previous route's pool and rate limiter if unchanged. */
+export async function buildRoute(config: ResolvedListenerConfig, previous: Route | null, ctx: ListenerContext): Promise<Route> {
+  let upstream: Upstream;
+  if (previous && previous.upstream.canServe(config)) {
+    upstream = previous.upstream;
+    upstream.updateLimits(config);
+  } else {
+    upstream = await Upstream.create(config, ctx);
+  }
+  const rl = config.rateLimit;
+  const keepLimiter = previous?.limiter && rl && previous.limiter.rps === rl.rps && previous.limiter.burst === rl.burst;
+  const limiter = rl ? (keepLimiter ? previous!.limiter : new TokenBucket(rl.rps, rl.burst, performance.now())) : null;
+  const { host, port } = config.target;
+  const defaultHost = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return { config, upstream, limiter, retry: new RetryPolicy(config.retries), defaultHost };
+}
