@@ -177,3 +177,31 @@ describe('sidecarctl render', () => {
     expect(r.stderr).toContain('unknown sidecar "nginx"');
   });
 });
+
+describe('sidecarctl proxy', () => {
+  it('refuses a bad config with the offending paths, exit 2', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'proxy.json');
+    writeFileSync(config, JSON.stringify({ inbound: { port: 0 } }));
+    const r = await run(['proxy', '--config', config]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`sidecarctl: ${config}: invalid proxy config: admin: is required`);
+  });
+
+  it('serves /ready and exits 0 on SIGTERM', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'proxy.json');
+    writeFileSync(config, JSON.stringify({ inbound: { port: 0, target: { host: '127.0.0.1', port: 9 } }, admin: { port: 0 } }));
+    const child = execa('node', [BIN, 'proxy', '--config', config], { reject: false });
+    const ready = await new Promise<string>((resolve) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
+        const line = chunk.toString().split('\n').find((l) => l.includes('"ready"'));
+        if (line) resolve(line);
+      });
+    });
+    const admin = (JSON.parse(ready) as { admin: number }).admin;
+    expect((await fetch(`http://127.0.0.1:${admin}/ready`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect((await child).exitCode).toBe(0);
+  });
+});

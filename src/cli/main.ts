@@ -50,6 +50,19 @@ function program(): Command {
     (await import('./commands/render.js')).renderCommand(sidecar, path, opts),
   );
 
+  cli
+    .command('proxy')
+    .description('run the bundled sidecar proxy (what the bundled sidecar container runs)')
+    .requiredOption('--config <file>', 'proxy config file (JSON; schema in schemas/proxy-config.schema.json)')
+    .action(async (opts: { config: string }) => {
+      const { runProxy } = await import('../proxy/main.js');
+      // The proxy keeps the process alive; it exits on SIGTERM/SIGINT after draining.
+      // A config it refuses at start is bad input: exit 2 with the config's message.
+      await runProxy(opts.config, { handleSignals: true }).catch((error: Error) => {
+        throw new UserError(error.message.replace(` ${opts.config}`, ""), opts.config);
+      });
+    });
+
   return cli;
 }
 
