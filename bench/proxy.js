@@ -1,0 +1,314 @@
+#!/usr/bin/env node
+// Benchmark of the bundled proxy against nginx and HAProxy (`npm run bench:proxy`).
+//
+// Same backend, same load generators, same machine, one run:
+//   - backend: nginx (1 worker) answering a fixed 12-byte body;
+//   - targets: the backend directly, nginx (1 worker, proxy_pass with a keepalive upstream),
+//     HAProxy (nbthread 1, http-reuse always), the bundled proxy (1 node process);
+//   - throughput: wrk -t1 -c50 after a warm-up;
+//   - latency: a fixed 1,000 rps schedule (bench/proxy/fixed-rate.js), percentiles measured from
+//     the scheduled send time;
+//   - memory: peak VmRSS of the proxy process while under load.
+// On a machine with 2+ cores the proxy under test gets core 0 and the backend and load generators
+// core 1 (taskset), so proxies do not fight the load generator for CPU.
+//
+// Every target runs for the whole benchmark and is measured in BENCH_ROUNDS interleaved rounds
+// (medians reported), so that a slow minute on a shared machine hits all targets alike.
+//
+// Environment: BENCH_DURATION (seconds per wrk run, default 5), BENCH_ROUNDS (default 3),
+// BENCH_CONNECTIONS (default 50), BENCH_RATE (default 1000), BENCH_LATENCY_DURATION (seconds
+// per fixed-rate run, default 4), BENCH_KEEP=1 keeps the temp directory.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_DURATION ?? 4);
+const dir = mkdtempSync(join(tmpdir(), 'sidecarctl-bench-'));
+const children = new Set();
+
+function which(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || null;
+}
+
+const tools = { nginx: which('nginx'), haproxy: which('haproxy'), wrk: which('wrk'), taskset: which('taskset') };
+if (!tools.wrk || !tools.nginx) {
+  console.error('bench:proxy needs wrk and nginx (apt-get install wrk nginx-light; haproxy optional)');
+  process.exit(1);
+}
+const pinned = tools.taskset && cpus().length >= 2;
+const PROXY_CPU = '0';
+const LOAD_CPU = '1';
+
+/** Command prefix pinning a process to a CPU when possible. */
+function onCpu(cpu, cmd, args) {
+  return pinned ? [tools.taskset, ['-c', cpu, cmd, ...args]] : [cmd, args];
+}
+
+function start(name, cpu, cmd, args, opts = {}) {
+  const [c, a] = onCpu(cpu, cmd, args);
+  const child = spawn(c, a, { stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'], ...opts });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('exit', () => children.delete(child));
+  children.add(child);
+  child.describe = () => `${name}: ${stderr.trim()}`;
+  return child;
+}
+
+function cleanup() {
+  for (const child of children) child.kill('SIGKILL');
+  if (!process.env.BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+async function freePort() {
+  const s = net.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitForPort(port, child) {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`exited early: ${child.describe()}`);
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`port ${port} never opened: ${child.describe()}`);
+}
+
+function nginxConf(name, port, body) {
+  const prefix = join(dir, name);
+  execFileSync('mkdir', ['-p', prefix]);
+  const file = join(prefix, 'nginx.conf');
+  writeFileSync(
+    file,
+    `worker_processes 1;
+daemon off;
+master_process off;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  keepalive_requests 1000000;
+  ${body.replace('PORT', port)}
+}
+`,
+  );
+  return file;
+}
+
+/** Peak VmRSS (MB) of a process, sampled until stop() is called. */
+function rssSampler(pid) {
+  let peak = 0;
+  const sample = () => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      // process gone
+    }
+  };
+  sample();
+  const t = setInterval(sample, 100);
+  return () => (clearInterval(t), sample(), peak / 1024);
+}
+
+function runLoad(cmd, args) {
+  const [c, a] = onCpu(LOAD_CPU, cmd, args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      children.delete(child);
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} failed: ${out}`));
+    });
+  });
+}
+
+async function wrk(url, seconds) {
+  const out = await runLoad(tools.wrk, ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
+  return { rps, errors: errors ? errors[0] : null };
+}
+
+async function fixedRate(url) {
+  const out = await runLoad(process.execPath, [join(root, 'bench/proxy/fixed-rate.js'), url, String(RATE), String(LATENCY_SECONDS), '32', '1']);
+  return JSON.parse(out);
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Starts every target; returns [{ name, port, pid }] (pid null for the backend itself). */
+async function startTargets(backendPort) {
+  const targets = [{ name: 'direct (no proxy)', port: backendPort, pid: null }];
+
+  {
+    const port = await freePort();
+    const child = start('nginx', PROXY_CPU, tools.nginx, [
+      '-c',
+      nginxConf(
+        'nginx-proxy',
+        port,
+        `upstream backend { server 127.0.0.1:${backendPort}; keepalive 128; }
+  server { listen 127.0.0.1:PORT; location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+      ),
+    ]);
+    await waitForPort(port, child);
+    targets.push({ name: 'nginx 1 worker', port, pid: child.pid });
+  }
+
+  if (tools.haproxy) {
+    const port = await freePort();
+    const file = join(dir, 'haproxy.cfg');
+    writeFileSync(
+      file,
+      `global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+  http-reuse always
+frontend bench
+  bind 127.0.0.1:${port}
+  default_backend backend
+backend backend
+  server s1 127.0.0.1:${backendPort} maxconn 1000
+`,
+    );
+    const child = start('haproxy', PROXY_CPU, tools.haproxy, ['-db', '-f', file]);
+    await waitForPort(port, child);
+    targets.push({ name: 'HAProxy nbthread 1', port, pid: child.pid });
+  } else {
+    console.error('  haproxy not installed: skipped');
+  }
+
+  {
+    const bundle = join(dir, 'proxy-bundle.mjs');
+    execFileSync(process.execPath, [join(root, 'scripts/bundle-proxy.mjs'), bundle], { stdio: 'ignore' });
+    const port = await freePort();
+    const config = join(dir, 'proxy.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        inbound: { port, address: '127.0.0.1', target: { host: '127.0.0.1', port: backendPort } },
+        admin: { port: 0 },
+        accessLog: { enabled: true },
+      }),
+    );
+    // Started as Dockerfile.proxy starts it (smaller V8 young generation: lower RSS, shorter GC
+    // pauses), access log on (as deployed) and written to /dev/null.
+    const child = start('sidecarctl proxy', PROXY_CPU, process.execPath, ['--max-semi-space-size=2', bundle, '--config', config]);
+    await waitForPort(port, child);
+    targets.push({ name: 'sidecarctl proxy (node)', port, pid: child.pid });
+  }
+  return targets;
+}
+
+/**
+ * Every target is measured ROUNDS times, round-robin, and the median is reported: on a shared VM
+ * the machine's speed drifts over a run, and interleaving spreads that drift over all targets
+ * instead of penalising whichever ran during a slow minute.
+ */
+async function measureAll(targets) {
+  for (const t of targets) {
+    t.url = `http://127.0.0.1:${t.port}/`;
+    t.rps = [];
+    t.latency = [];
+    t.rss = 0;
+    await wrk(t.url, 2); // warm-up (JIT, connection pools)
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const t of targets) {
+      const stopRss = t.pid ? rssSampler(t.pid) : () => 0;
+      const { rps, errors } = await wrk(t.url, DURATION);
+      t.rss = Math.max(t.rss, stopRss());
+      t.rps.push(rps);
+      if (errors) t.errors = errors;
+    }
+    for (const t of targets) t.latency.push(await fixedRate(t.url));
+    console.error(`  round ${round + 1}/${ROUNDS}: ${targets.map((t) => `${t.name} ${Math.round(t.rps.at(-1))} req/s, p99 ${t.latency.at(-1).p99.toFixed(2)} ms`).join('; ')}`);
+  }
+  for (const t of targets) {
+    t.medianRps = median(t.rps);
+    t.p50 = median(t.latency.map((l) => l.p50));
+    t.p99 = median(t.latency.map((l) => l.p99));
+    t.latencyErrors = t.latency.reduce((n, l) => n + l.errors, 0);
+    t.lateMs = Math.max(...t.latency.map((l) => l.lateMs));
+  }
+}
+
+async function main() {
+  console.error(`bench:proxy in ${dir} (${pinned ? `proxies on CPU ${PROXY_CPU}, backend and load generators on CPU ${LOAD_CPU}` : 'no CPU pinning'})`);
+  const backendPort = await freePort();
+  const backend = start('backend', LOAD_CPU, tools.nginx, [
+    '-c',
+    nginxConf('backend', backendPort, `server { listen 127.0.0.1:PORT; location / { return 200 "hello world\\n"; } }`),
+  ]);
+  await waitForPort(backendPort, backend);
+  const targets = await startTargets(backendPort);
+  await measureAll(targets);
+
+  const direct = targets[0];
+  const nginx = targets[1];
+  const ours = targets.at(-1);
+  const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
+  const lines = [
+    `| target | req/s, wrk -t1 -c${CONNECTIONS} (median of ${ROUNDS}) | vs nginx | vs direct | p50 @${RATE} rps (ms) | p99 @${RATE} rps (ms) | p99 added vs direct (ms) | peak RSS (MB) |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const t of targets) {
+    lines.push(
+      `| ${t.name} | ${fmt(t.medianRps)}${t.errors ? ` (${t.errors})` : ''} | ${fmt(t.medianRps / nginx.medianRps, 2)}x | ${fmt(t.medianRps / direct.medianRps, 2)}x | ${fmt(t.p50, 3)} | ${fmt(t.p99, 3)} | ${t === direct ? '–' : fmt(t.p99 - direct.p99, 3)} | ${t.pid ? fmt(t.rss, 1) : '–'} |`,
+    );
+  }
+  console.log(lines.join('\n'));
+  console.log(
+    `\n${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}; ${pinned ? 'proxies pinned to CPU 0, backend + load generators to CPU 1' : 'no pinning'}; ${ROUNDS} interleaved rounds of wrk ${DURATION}s and a fixed ${RATE} rps schedule over 32 keep-alive connections (${LATENCY_SECONDS}s + 1s warm-up); the generator ran up to ${fmt(Math.max(...targets.map((t) => t.lateMs)), 1)} ms behind schedule (a measure of how noisy the machine was).`,
+  );
+  const errors = targets.filter((t) => t.latencyErrors > 0).map((t) => `${t.name}: ${t.latencyErrors} errors`);
+  if (errors.length) console.log(`\nerrors during the fixed-rate runs: ${errors.join(', ')}`);
+  console.log(
+    `\ngoals: throughput >= 0.6x nginx: ${fmt(ours.medianRps / nginx.medianRps, 2)}x; added p99 <= 1 ms: ${fmt(ours.p99 - direct.p99, 3)} ms; RSS <= 64 MB: ${fmt(ours.rss, 1)} MB`,
+  );
+  for (const t of targets) if (t.pid) process.kill(t.pid, 'SIGKILL');
+  backend.kill('SIGKILL');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
