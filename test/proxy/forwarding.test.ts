@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { baseConfig, metrics, request, startBackend, startProxy, waitFor, type Backend, type TestProxy } from './helpers/harness.js';
+import { baseConfig, metrics, pumpBytes, request, startBackend, startProxy, waitFor, type Backend, type TestProxy } from './helpers/harness.js';
 
 let backend: Backend;
 let proxy: TestProxy;
@@ -117,16 +117,7 @@ describe('forwarding', () => {
         res.on('end', () => resolve(res.statusCode!));
       });
       req.on('error', reject);
-      const chunk = Buffer.alloc(64 * 1024, 7);
-      let sent = 0;
-      const pump = () => {
-        while (sent < size) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
+      pumpBytes(req, size, 64 * 1024, 7);
     });
     echo.close();
     expect(status).toBe(200);

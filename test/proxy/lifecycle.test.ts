@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildBundle, request, sleep, spawnProxy, startBackend, tempDir, waitFor, type Backend, type ChildProxy } from './helpers/harness.js';
+import { buildBundle, pumpBytes, request, sleep, spawnProxy, startBackend, tempDir, waitFor, type Backend, type ChildProxy } from './helpers/harness.js';
 
 let backend: Backend | null = null;
 let proxy: ChildProxy | null = null;
@@ -80,16 +80,7 @@ describe('the bundled proxy as a process', () => {
       req.on('end', () => {
         // and send the same amount back, slowly enough that backpressure matters
         res.writeHead(200);
-        const chunk = Buffer.alloc(256 * 1024, 1);
-        let sent = 0;
-        const pump = () => {
-          while (sent < n) {
-            sent += chunk.length;
-            if (!res.write(chunk)) return res.once('drain', pump);
-          }
-          res.end();
-        };
-        pump();
+        pumpBytes(res, n, 256 * 1024, 1);
       });
     });
     await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
@@ -111,16 +102,7 @@ describe('the bundled proxy as a process', () => {
         res.on('end', resolve);
       });
       req.on('error', reject);
-      const chunk = Buffer.alloc(256 * 1024, 2);
-      let sent = 0;
-      const pump = () => {
-        while (sent < size) {
-          sent += chunk.length;
-          if (!req.write(chunk)) return req.once('drain', pump);
-        }
-        req.end();
-      };
-      pump();
+      pumpBytes(req, size, 256 * 1024, 2);
     });
     clearInterval(sampler);
     sink.close();

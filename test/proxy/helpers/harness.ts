@@ -13,6 +13,7 @@ import { build } from 'esbuild';
 import { afterAll } from 'vitest';
 import { runProxy, type ProxyHandle } from '../../../src/proxy/main.js';
 import type { ProxyConfig } from '../../../src/proxy/config.js';
+import type { AccessEntry } from '../../../src/proxy/accesslog.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -106,20 +107,8 @@ export async function unusedPort(): Promise<number> {
 // Proxy in-process
 // ---------------------------------------------------------------------------------------------
 
-export interface AccessLine {
-  time: string;
-  listener: string;
-  method: string;
-  path: string;
-  status: number;
-  bytesReceived: number;
-  bytesSent: number;
-  durationMs: number;
-  upstream: string;
-  attempts: number;
-  requestId: string;
-  error: string | null;
-}
+/** An access-log line as printed: the runtime's entry plus its timestamp. */
+export type AccessLine = AccessEntry & { time: string };
 
 export interface TestProxy {
   handle: ProxyHandle;
@@ -329,4 +318,21 @@ export async function spawnProxy(config: ProxyConfig, env: NodeJS.ProcessEnv = {
     if (e.msg === 'ready') admin = e.admin!;
   }
   return { child, ports, admin, stdout: () => out, stderr: () => err, exit };
+}
+
+/** Write `total` bytes in chunks of `chunkSize`, waiting for 'drain' whenever the stream pushes back, then end it. */
+export function pumpBytes(stream: NodeJS.WritableStream, total: number, chunkSize: number, fill: number): void {
+  const chunk = Buffer.alloc(chunkSize, fill);
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total) {
+      sent += chunk.length;
+      if (!stream.write(chunk)) {
+        stream.once('drain', pump);
+        return;
+      }
+    }
+    stream.end();
+  };
+  pump();
 }
