@@ -171,6 +171,14 @@ describe('sidecarctl render', () => {
     expect(r.stdout).toContain('outbound_db');
   });
 
+  it('renders for a workload of PATH with its annotations', async () => {
+    const r = await run(['render', 'envoy', WEB]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('port_value: 8080');
+    expect(r.stdout).toContain('num_retries: 2'); // from the pod template's sidecarctl.io/retries
+    expect(r.stdout).toContain('per_try_timeout: "0.500s"');
+  });
+
   it('unknown sidecar: exit 2', async () => {
     const r = await run(['render', 'nginx']);
     expect(r.exitCode).toBe(2);

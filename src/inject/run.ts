@@ -11,6 +11,7 @@ import { noChanges, renderChanges, type FileChanges } from '../manifest/render.j
 import { lineOf, parseSource, type SourceFile } from '../manifest/source.js';
 import { describe, isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
 import { annotationLayer, resolveSettings, type SettingsLayer } from '../settings/resolve.js';
+import type { Settings } from '../settings/types.js';
 import type { WorkloadContext } from '../sidecars/types.js';
 import { checkPodSpecShape, planInjection } from './plan.js';
 import { planServices, uninjectServiceOps, type Located } from './services.js';
@@ -120,12 +121,7 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       if (!isWorkloadKind(ref.kind)) continue;
       workloads.push({ source, ref });
       checkPodSpecShape(ref, source.path, (path) => lineAt(source, ref, path));
-      const settings = resolveSettings([
-        options.profile,
-        annotationsLayer(source, ref, ['metadata']),
-        annotationsLayer(source, ref, podMetadataPath(ref.kind)),
-        options.flags,
-      ]);
+      const settings = workloadSettings(source, ref, options);
       const wrapsJson = source.format === 'json' && ref.base.length === 0;
       const decision = planInjection(ref, settings, { wrapsJson });
       const report: WorkloadReport = { file: source.path, line: lineAt(source, ref), object: describe(ref), action: decision.action === 'inject' ? 'injected' : 'skipped', notes: [] };
@@ -151,6 +147,16 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
     return { source: sources[i]!, text, changed: text !== sources[i]!.text };
   });
   return { files, reports };
+}
+
+/** One workload's settings: profile < workload annotations < pod template annotations < flags. */
+export function workloadSettings(source: SourceFile, ref: ObjectRef, layers: Pick<RunOptions, 'profile' | 'flags'>): Settings {
+  return resolveSettings([
+    layers.profile,
+    annotationsLayer(source, ref, ['metadata']),
+    annotationsLayer(source, ref, podMetadataPath(ref.kind)),
+    layers.flags,
+  ]);
 }
 
 function annotationsLayer(source: SourceFile, ref: ObjectRef, metaPath: Path): SettingsLayer {

@@ -1,14 +1,13 @@
 /** `sidecarctl render <sidecar> [PATH]`: one sidecar's config file alone. */
 import { UserError } from '../../errors.js';
-import { workloadContext } from '../../inject/plan.js';
-import { getPath } from '../../manifest/edit-ops.js';
-import { isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, type ObjectRef } from '../../manifest/workloads.js';
-import { annotationLayer, resolveSettings } from '../../settings/resolve.js';
+import { CONFIG_DIR, workloadContext } from '../../inject/plan.js';
+import { isWorkloadKind, objectsOf } from '../../manifest/workloads.js';
+import { resolveSettings } from '../../settings/resolve.js';
+import { workloadSettings } from '../../inject/run.js';
 import type { WorkloadContext } from '../../sidecars/types.js';
 import { renderEnvoyConfig } from '../../sidecars/envoy/config.js';
 import { readInputs } from '../io.js';
 import { flagsLayer, profileFrom } from '../settings-flags.js';
-import { CONFIG_DIR } from '../../inject/plan.js';
 
 const RENDERERS: Record<string, (ctx: WorkloadContext) => string> = {
   envoy: (ctx) => renderEnvoyConfig(ctx).text,
@@ -30,11 +29,9 @@ export async function renderCommand(sidecar: string, path: string | undefined, o
     return;
   }
   const sources = await readInputs([path]);
-  const candidates = sources.flatMap((s) => s.docs.flatMap((d, i) => objectsOf(d, i))).filter((r) => isWorkloadKind(r.kind));
-  const wanted = typeof opts.workload === 'string' ? candidates.find((r) => r.name === opts.workload) : candidates[0];
+  const candidates = sources.flatMap((source) => source.docs.flatMap((d, i) => objectsOf(d, i)).filter((ref) => isWorkloadKind(ref.kind)).map((ref) => ({ source, ref })));
+  const wanted = typeof opts.workload === 'string' ? candidates.find((c) => c.ref.name === opts.workload) : candidates[0];
   if (!wanted) throw new UserError(opts.workload ? `no workload named ${String(opts.workload)}` : 'no workload found', path);
-  const annotations = (meta: unknown) => (isPlainObject(meta) && isPlainObject(meta.annotations) ? meta.annotations : {});
-  const layer = (ref: ObjectRef, metaPath: (string | number)[]) => annotationLayer(annotations(getPath(ref.value, metaPath)), () => ({ file: path }));
-  const settings = resolveSettings([profile, layer(wanted, ['metadata']), layer(wanted, podMetadataPath(wanted.kind)), flags]);
-  process.stdout.write(render(workloadContext(wanted, settings)));
+  const settings = workloadSettings(wanted.source, wanted.ref, { profile, flags });
+  process.stdout.write(render(workloadContext(wanted.ref, settings)));
 }
