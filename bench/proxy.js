@@ -165,6 +165,17 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
+/**
+ * The node flags of Dockerfile.proxy's ENTRYPOINT (["node", ...flags, "/path/proxy-bundle.mjs"]),
+ * so that the benchmark runs the proxy exactly as the image does.
+ */
+function proxyNodeFlags() {
+  const line = readFileSync(join(root, 'Dockerfile.proxy'), 'utf8').split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+  if (!line) throw new Error('Dockerfile.proxy has no ENTRYPOINT');
+  const argv = JSON.parse(line.slice('ENTRYPOINT '.length));
+  return argv.slice(1).filter((a) => a.startsWith('--'));
+}
+
 /** Starts every target; returns [{ name, port, pid }] (pid null for the backend itself). */
 async function startTargets(backendPort) {
   const targets = [{ name: 'direct (no proxy)', port: backendPort, pid: null }];
@@ -226,9 +237,9 @@ backend backend
         accessLog: { enabled: true },
       }),
     );
-    // Started as Dockerfile.proxy starts it (smaller V8 young generation: lower RSS, shorter GC
-    // pauses), access log on (as deployed) and written to /dev/null.
-    const child = start('sidecarctl proxy', PROXY_CPU, process.execPath, ['--max-semi-space-size=2', bundle, '--config', config]);
+    // Started as Dockerfile.proxy starts it (its ENTRYPOINT's V8 flags), access log on (as
+    // deployed) and written to /dev/null.
+    const child = start('sidecarctl proxy', PROXY_CPU, process.execPath, [...proxyNodeFlags(), bundle, '--config', config]);
     await waitForPort(port, child);
     targets.push({ name: 'sidecarctl proxy (node)', port, pid: child.pid });
   }
@@ -293,6 +304,7 @@ async function main() {
     );
   }
   console.log(lines.join('\n'));
+  console.log(`\nproxy started as: node ${proxyNodeFlags().join(' ')} proxy-bundle.mjs --config FILE`);
   console.log(
     `\n${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}; ${pinned ? 'proxies pinned to CPU 0, backend + load generators to CPU 1' : 'no pinning'}; ${ROUNDS} interleaved rounds of wrk ${DURATION}s and a fixed ${RATE} rps schedule over 32 keep-alive connections (${LATENCY_SECONDS}s + 1s warm-up); the generator ran up to ${fmt(Math.max(...targets.map((t) => t.lateMs)), 1)} ms behind schedule (a measure of how noisy the machine was).`,
   );

@@ -163,6 +163,11 @@ export interface AdminConfig {
 
 export interface AccessLogConfig {
   enabled: boolean;
+  /**
+   * Also send each line to a log shipper in the pod as newline-delimited JSON over TCP (Fluent
+   * Bit's `tcp` input, Fluentd's `in_tcp`). Read at start only.
+   */
+  tcp?: TargetConfig;
 }
 
 export interface LimitsConfig {
@@ -616,8 +621,14 @@ export function resolveConfig(doc: unknown, source = 'config'): ResolvedProxyCon
 
   let accessLog: AccessLogConfig = { enabled: true };
   if (root.accessLog !== undefined) {
-    const al = c.object(root.accessLog, 'accessLog', ['enabled'], ['enabled']);
+    const al = c.object(root.accessLog, 'accessLog', ['enabled', 'tcp'], ['enabled']);
     if (al && al.enabled !== undefined) accessLog = { enabled: c.boolean(al.enabled, 'accessLog.enabled') ?? true };
+    const tcp = al?.tcp === undefined ? undefined : c.object(al.tcp, 'accessLog.tcp', ['host', 'port'], ['host', 'port']);
+    if (tcp) {
+      const host = c.string(tcp.host, 'accessLog.tcp.host', HOST_PATTERN, 'a host name or IP address');
+      const tcpPort = port(c, tcp.port, 'accessLog.tcp.port');
+      if (host !== undefined && tcpPort !== undefined) accessLog.tcp = { host, port: tcpPort };
+    }
   }
   const drainTimeoutMs =
     root.drainTimeoutMs === undefined ? DEFAULTS.drainTimeoutMs : (c.integer(root.drainTimeoutMs, 'drainTimeoutMs', 0, MAX_MS) ?? 0);

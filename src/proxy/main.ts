@@ -5,6 +5,7 @@
  * Used by the CLI's `proxy` command and by standalone.ts (the single-file bundle).
  */
 import { AccessLog } from './accesslog.js';
+import { TcpSink } from './tcp-sink.js';
 import { AdminServer } from './admin.js';
 import { loadConfigFile, type ResolvedListenerConfig, type ResolvedProxyConfig } from './config.js';
 import { Listener, type ListenerContext, type PreparedUpdate } from './listener.js';
@@ -101,6 +102,7 @@ class ProxyRuntime {
   private ready = false;
   private draining = false;
   private readonly ctx: ListenerContext;
+  private readonly logSink: TcpSink | null = null;
 
   constructor(
     public config: ResolvedProxyConfig,
@@ -109,6 +111,10 @@ class ProxyRuntime {
     watch: WatchOptions | undefined,
   ) {
     accessLog.enabled = config.accessLog.enabled;
+    if (config.accessLog.tcp) {
+      this.logSink = new TcpSink(config.accessLog.tcp);
+      accessLog.copy = this.logSink;
+    }
     this.metrics.accessLogDropped = () => accessLog.dropped;
     this.ctx = { log, metrics: this.metrics, accessLog, watch };
     this.admin = this.createAdmin();
@@ -189,6 +195,7 @@ class ProxyRuntime {
     const deadline = performance.now() + this.config.drainTimeoutMs;
     await Promise.all([...this.listeners.values()].map((l) => l.drain(deadline)));
     await this.accessLog.flush();
+    await this.logSink?.close();
     await this.admin.close();
     this.log('info', 'stopped');
   }

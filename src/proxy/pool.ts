@@ -138,6 +138,10 @@ export class Connection implements ResponseHandler {
       ? tls.connect({ ...o.tls, host: o.host, port: o.port, ALPNProtocols: ['http/1.1'] })
       : net.connect({ host: o.host, port: o.port });
     this.socket.setNoDelay(true);
+    // Armed once for the connection's life: node re-arms it on every read and write, and the
+    // handler below ignores it while a call is in progress. Toggling it per request (off while
+    // busy, on when pooled) cost a timer list removal and insertion each time.
+    this.socket.setTimeout(o.idleMs);
     this.parser = new ResponseParser(o.maxHeaderBytes, this);
     this.socket.once(o.tls ? 'secureConnect' : 'connect', () => (this.connected = true));
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -157,7 +161,6 @@ export class Connection implements ResponseHandler {
     call.reused = this.served > 0;
     this.headReceived = false;
     this.parser.start(call.method);
-    this.socket.setTimeout(0);
     this.socket.resume();
     call.send(this);
   }
@@ -264,7 +267,6 @@ export class Pool {
       this.assign(conn, next);
       return;
     }
-    conn.socket.setTimeout(this.options.idleMs);
     this.idle.push(conn);
   }
 
