@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
-import { parseUpstream } from '../src/settings/options.js';
+import { parsePeerId, parseUpstream, parseUpstreamMtls } from '../src/settings/options.js';
 import { parseProfile } from '../src/settings/profile.js';
 import { resolveSettings } from '../src/settings/resolve.js';
 import { tokenBucket } from '../src/sidecars/envoy/config.js';
@@ -66,5 +66,31 @@ describe('settings', () => {
     ]);
     expect(profile.sections.lint).toEqual({ ignore: ['x'] });
     expect(() => parseProfile('.sidecarctl.yaml', 'retries: 2\nretrys: 3\n')).toThrow(/unknown setting "retrys"/);
+  });
+
+  it('parses peer identities and mTLS upstreams, and refuses malformed ones', () => {
+    expect(parsePeerId('frontend')).toEqual({ serviceAccount: 'frontend' });
+    expect(parsePeerId('ops/prober')).toEqual({ namespace: 'ops', serviceAccount: 'prober' });
+    expect(parsePeerId('spiffe://example.org/ns/a/sa/b')).toEqual({ spiffe: 'spiffe://example.org/ns/a/sa/b' });
+    for (const bad of ['spiffe://example.org', 'spiffe://Bad_Domain/x', 'a/b/c', 'Ops/prober', '']) expect(() => parsePeerId(bad)).toThrow();
+    expect(parseUpstreamMtls('api')).toEqual({ name: 'api' });
+    expect(parseUpstreamMtls('api=prod/api')).toEqual({ name: 'api', identity: 'prod/api' });
+    expect(() => parseUpstreamMtls('API')).toThrow(/NAME or NAME=IDENTITY/);
+  });
+
+  it('layers upstream-mtls like other lists and checks it against the upstreams', () => {
+    const s = resolveSettings([
+      [{ key: 'upstream', value: 'a=a:1', file: 'p', line: 1 }, { key: 'upstream-mtls', value: 'a', file: 'p', line: 2 }, { key: 'mtls-secret', value: '{workload}-tls', file: 'p', line: 3 }],
+    ]);
+    expect(s.upstreamMtls).toEqual([{ name: 'a' }]);
+    expect(s.mtlsSecret).toBe('{workload}-tls');
+    const unknown = () => resolveSettings([[{ key: 'upstream-mtls', value: 'b', file: 'deploy.yaml', line: 7 }, { key: 'mtls-issuer', value: 'ca', flag: '--mtls-issuer' }]]);
+    expect(unknown).toThrow(/upstream-mtls: "b" is not an --upstream/);
+    try {
+      unknown();
+    } catch (error) {
+      expect((error as UserError).format()).toMatch(/^deploy\.yaml:7: /);
+    }
+    expect(() => resolveSettings([[{ key: 'allow-peer', value: 'a/b/c', file: 'deploy.yaml', line: 3 }]])).toThrow(/is not a peer identity/);
   });
 });

@@ -27,11 +27,12 @@ export async function readInputs(paths: string[]): Promise<SourceFile[]> {
 }
 
 /** Write a file atomically: a temp file beside it, then rename, so no reader sees half a file. */
-export async function writeAtomic(path: string, text: string): Promise<void> {
+export async function writeAtomic(path: string, text: string, mode?: number): Promise<void> {
   await mkdir(dirname(resolve(path)), { recursive: true });
   const temp = join(dirname(resolve(path)), `.${basename(path)}.sidecarctl-${process.pid}.tmp`);
   try {
-    await writeFile(temp, text, { mode: existsSync(path) ? statSync(path).mode : 0o644 });
+    // `mode`: forced (e.g. 0600 for private keys), else the existing file's, else 0644.
+    await writeFile(temp, text, { mode: mode ?? (existsSync(path) ? statSync(path).mode : 0o644) });
     await rename(temp, path);
   } catch (error) {
     await unlink(temp).catch(() => undefined);

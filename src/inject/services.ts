@@ -19,7 +19,7 @@ export interface InjectedWorkload extends Located {
   context: WorkloadContext;
 }
 
-function selects(service: ObjectRef, workload: ObjectRef): boolean {
+export function selects(service: ObjectRef, workload: ObjectRef): boolean {
   if ((service.namespace ?? '') !== (workload.namespace ?? '')) return false;
   const selector = getPath(service.value, ['spec', 'selector']);
   if (!isPlainObject(selector) || Object.keys(selector).length === 0) return false;

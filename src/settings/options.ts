@@ -3,7 +3,7 @@
  * its flag, help text, parser and JSON Schema. The CLI, the profile reader, the annotation reader and
  * the profile's JSON Schema are all generated from this table, so they cannot drift apart.
  */
-import type { LogOutput, Settings, Upstream } from './types.js';
+import type { LogOutput, Settings, Upstream, UpstreamMtls } from './types.js';
 import { isDnsLabel, isDnsSubdomain, parseDuration, parseInteger, parsePort } from '../units.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -34,6 +34,7 @@ export const DEFAULT_SETTINGS: Settings = {
   retries: 0,
   retryOn: ['5xx', 'reset', 'connect-failure', 'refused-stream'],
   upstreams: [],
+  upstreamMtls: [],
   proxyPort: 15006,
   adminPort: 15000,
   nativeSidecar: true,
@@ -69,6 +70,36 @@ export function parseUpstream(raw: string): Upstream {
   const port = parsePort(match[4]!);
   return { name: match[1]!, host: match[3]!, port, localPort: match[5] ? parsePort(match[5]) : port };
 }
+
+/** A peer identity as users write it: a SPIFFE URI, `namespace/serviceaccount`, or a service account of the workload's namespace. */
+export type PeerId = { spiffe: string } | { namespace?: string; serviceAccount: string };
+
+export function parsePeerId(raw: string): PeerId {
+  const text = raw.trim();
+  if (text.startsWith('spiffe://')) {
+    const match = /^spiffe:\/\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/.exec(text);
+    if (!match) throw new Error(`"${text}" is not a SPIFFE ID (spiffe://TRUST-DOMAIN/PATH, e.g. spiffe://cluster.local/ns/shop/sa/web)`);
+    return { spiffe: text };
+  }
+  const parts = text.split('/');
+  const [namespace, serviceAccount] = parts.length === 2 ? parts : [undefined, parts[0]];
+  if (parts.length > 2 || (namespace !== undefined && !isDnsLabel(namespace)) || !serviceAccount || !isDnsSubdomain(serviceAccount)) {
+    throw new Error(`"${text}" is not a peer identity: give spiffe://..., NAMESPACE/SERVICEACCOUNT or SERVICEACCOUNT`);
+  }
+  return namespace === undefined ? { serviceAccount } : { namespace, serviceAccount };
+}
+
+/** `NAME` or `NAME=IDENTITY` (IDENTITY as for --allow-peer). */
+export function parseUpstreamMtls(raw: string): UpstreamMtls {
+  const [name, identity] = raw.trim().split(/=(.*)/s, 2) as [string, string | undefined];
+  if (!isDnsLabel(name)) throw new Error(`"${raw}" is not NAME or NAME=IDENTITY (NAME of an --upstream)`);
+  if (identity === undefined) return { name };
+  parsePeerId(identity);
+  return { name, identity: identity.trim() };
+}
+
+/** The placeholder --mtls-secret may use for the workload's name, e.g. `{workload}-sidecarctl-mtls`. */
+export const WORKLOAD_PLACEHOLDER = '{workload}';
 
 function positive(raw: string | boolean | number): number {
   return parseInteger(String(raw), 1);
@@ -122,17 +153,21 @@ export const OPTIONS: OptionDef[] = [
     },
   },
   {
-    key: 'mtls-secret', flag: '--mtls-secret <name>', description: 'existing kubernetes.io/tls Secret with ca.crt',
+    key: 'mtls-secret', flag: '--mtls-secret <name>',
+    description: `existing kubernetes.io/tls Secret with ca.crt; ${WORKLOAD_PLACEHOLDER} stands for the workload's name (sidecarctl certs makes ${WORKLOAD_PLACEHOLDER}-sidecarctl-mtls)`,
     schema: { type: 'string', minLength: 1 },
     apply: (s, raw) => {
-      if (!isDnsSubdomain(text(raw))) throw new Error(`"${text(raw)}" is not a valid Secret name (lowercase DNS subdomain)`);
+      if (!isDnsSubdomain(text(raw).replaceAll(WORKLOAD_PLACEHOLDER, 'w'))) throw new Error(`"${text(raw)}" is not a valid Secret name (lowercase DNS subdomain, may contain ${WORKLOAD_PLACEHOLDER})`);
       s.mtlsSecret = text(raw);
     },
   },
   {
     key: 'allow-peer', flag: '--allow-peer <id>', repeatable: true, description: 'with mTLS: allowed client identity (spiffe://... URI or service-account name, ns/sa)',
     schema: { type: 'array', items: { type: 'string', minLength: 1 } },
-    apply: (s, raw) => { s.allowPeers = [...s.allowPeers, text(raw)]; },
+    apply: (s, raw) => {
+      parsePeerId(text(raw));
+      s.allowPeers = [...s.allowPeers, text(raw)];
+    },
   },
   {
     key: 'trust-domain', flag: '--trust-domain <domain>', description: 'SPIFFE trust domain of workload identities', defaultText: 'cluster.local',
@@ -192,6 +227,16 @@ export const OPTIONS: OptionDef[] = [
     },
   },
   {
+    key: 'upstream-mtls', flag: '--upstream-mtls <name[=id]>', repeatable: true,
+    description: "call this --upstream with mTLS: the workload's certificate, the server verified against the CA and in the trust domain (=ID: exactly this spiffe://... or ns/sa)",
+    schema: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(=.+)?$' } },
+    apply: (s, raw) => {
+      const entry = parseUpstreamMtls(text(raw));
+      if (s.upstreamMtls.some((u) => u.name === entry.name)) throw new Error(`upstream "${entry.name}" is given twice`);
+      s.upstreamMtls = [...s.upstreamMtls, entry];
+    },
+  },
+  {
     key: 'app-port', flag: '--app-port <port>', description: "the app's port (default: the main container's first containerPort)",
     schema: portSchema,
     apply: (s, raw) => { s.appPort = parsePort(String(raw)); },
@@ -202,7 +247,7 @@ export const OPTIONS: OptionDef[] = [
     apply: (s, raw) => { s.proxyPort = parsePort(String(raw)); },
   },
   {
-    key: 'admin-port', flag: '--admin-port <port>', description: 'proxy admin/metrics listener (127.0.0.1)', defaultText: '15000',
+    key: 'admin-port', flag: '--admin-port <port>', description: 'proxy admin listener (Envoy: 127.0.0.1 only; bundled proxy: its read-only /metrics, /ready, /live on the pod IP)', defaultText: '15000',
     schema: portSchema,
     apply: (s, raw) => { s.adminPort = parsePort(String(raw)); },
   },

@@ -40,6 +40,7 @@ export function resolveSettings(layers: SettingsLayer[]): Settings {
         resetInLayer.add(raw.key);
         if (raw.key === 'upstream') settings.upstreams = [];
         if (raw.key === 'allow-peer') settings.allowPeers = [];
+        if (raw.key === 'upstream-mtls') settings.upstreamMtls = [];
       }
       try {
         option.apply(settings, raw.value);
@@ -64,6 +65,11 @@ function checkCombination(s: Settings, originOf: (key: string) => RawSetting | u
     at('mtls', `--mtls ${s.mtls} needs a certificate source: --mtls-issuer NAME (cert-manager) or --mtls-secret NAME`);
   }
   if (s.mtlsIssuer && s.mtlsSecret) at('mtls-secret', 'give either --mtls-issuer or --mtls-secret, not both');
+  for (const entry of s.upstreamMtls) {
+    if (s.proxy === 'none') at('upstream-mtls', 'mTLS to an upstream needs a proxy (--proxy envoy or bundled), not --proxy none');
+    if (!s.upstreams.some((u) => u.name === entry.name)) at('upstream-mtls', `"${entry.name}" is not an --upstream (known: ${s.upstreams.map((u) => u.name).join(', ') || 'none'})`);
+    if (!s.mtlsIssuer && !s.mtlsSecret) at('upstream-mtls', 'mTLS to an upstream needs the workload\'s certificate: --mtls-issuer NAME (cert-manager) or --mtls-secret NAME');
+  }
   if (s.burst !== undefined && s.rateLimit === undefined) at('burst', '--burst needs --rate-limit');
   if (s.proxyPort === s.adminPort) at('admin-port', `proxy port and admin port are both ${s.proxyPort}`);
   const taken = new Map<number, string>([

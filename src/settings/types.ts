@@ -16,6 +16,12 @@ export interface Upstream {
   localPort: number;
 }
 
+/** An upstream the proxy calls with mTLS; `identity` is the server identity to insist on (raw, as given). */
+export interface UpstreamMtls {
+  name: string;
+  identity?: string;
+}
+
 export interface Settings {
   proxy: ProxyKind;
   proxyImage?: string;
@@ -34,6 +40,7 @@ export interface Settings {
   rateLimit?: number;
   burst?: number;
   upstreams: Upstream[];
+  upstreamMtls: UpstreamMtls[];
   appPort?: number;
   proxyPort: number;
   adminPort: number;

@@ -21,6 +21,8 @@ export interface WorkloadContext {
   configDir: string;
   /** Runs to completion (Job, CronJob, bare Pod with restartPolicy Never/OnFailure). */
   runsToCompletion: boolean;
+  /** DNS names of the Services in the input that select this workload (for its mTLS certificate), when known. */
+  serviceDnsNames?: string[];
 }
 
 export interface SidecarContribution {

@@ -20,7 +20,8 @@ export function drainCommand(adminPort: number, seconds: number): string[] {
   return ['/bin/bash', '-c', `${post('/healthcheck/fail')}; ${post('/drain_listeners?graceful&inboundonly')}; sleep ${seconds}`];
 }
 
-export function envoyContainer(ctx: WorkloadContext, drain: number, configDir: string, configVolume: string): Json {
+/** `extraMounts`: e.g. the mTLS certificate Secret, which only the proxy may read. */
+export function envoyContainer(ctx: WorkloadContext, drain: number, configDir: string, configVolume: string, extraMounts: Json[] = []): Json {
   const s = ctx.settings;
   const ports: Json[] = [];
   if (ctx.appPort !== undefined) ports.push({ name: 'envoy-inbound', containerPort: s.proxyPort, protocol: 'TCP' });
@@ -48,6 +49,6 @@ export function envoyContainer(ctx: WorkloadContext, drain: number, configDir: s
     readinessProbe: { ...ready, periodSeconds: 5, failureThreshold: 3 },
     startupProbe: { ...ready, periodSeconds: 1, failureThreshold: 60 },
     lifecycle: { preStop: { exec: { command: drainCommand(s.adminPort, drain) } } },
-    volumeMounts: [{ name: configVolume, mountPath: configDir, readOnly: true }],
+    volumeMounts: [{ name: configVolume, mountPath: configDir, readOnly: true }, ...extraMounts],
   };
 }
