@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envoyIssues, objectsOfText, ROOT, schemaIssues } from './helpers/corpus.js';
+import { resolveConfig } from '../src/proxy/config.js';
+import { validateFluentBitConfig } from '../src/validate/fluentbit.js';
+import { FLUENTD_IMAGES, validateFluentdConfig } from '../src/validate/fluentd.js';
 
 const BIN = join(ROOT, 'bin/sidecarctl.js');
 const WEB = join(ROOT, 'fixtures/web.yaml');
@@ -94,11 +97,11 @@ describe('sidecarctl inject', () => {
     expect(strict.exitCode).toBe(2);
     expect(strict.stderr).toContain('needs a certificate source');
     expect(strict.stdout).toBe('');
-    // Not built yet: refused, never a plaintext proxy for someone who asked for mTLS.
-    const notYet = await run(['inject', '--mtls', 'strict', '--mtls-secret', 'web-tls', WEB]);
-    expect(notYet.exitCode).toBe(2);
-    expect(notYet.stderr).toContain('--mtls strict is not available yet');
-    expect(notYet.stdout).toBe('');
+    // With a certificate source, strict mTLS is injected (details in test/mtls/).
+    const mtls = await run(['inject', '--mtls', 'strict', '--mtls-secret', 'web-tls', WEB]);
+    expect(mtls.exitCode).toBe(0);
+    expect(mtls.stderr).toContain('mTLS strict on :15006');
+    expect(mtls.stdout).toContain('secretName: web-tls');
   });
 
   it('an unknown sidecarctl.io annotation is an error at its line', async () => {
@@ -177,6 +180,25 @@ describe('sidecarctl render', () => {
     expect(r.stdout).toContain('port_value: 8080');
     expect(r.stdout).toContain('num_retries: 2'); // from the pod template's sidecarctl.io/retries
     expect(r.stdout).toContain('per_try_timeout: "0.500s"');
+  });
+
+  it('prints Fluent Bit YAML and Fluentd config for the chosen output, each valid for its agent', async () => {
+    const fb = await run(['render', 'fluent-bit', WEB, '--log-output', 'loki://loki.monitoring:3100']);
+    expect(fb.exitCode).toBe(0);
+    expect(validateFluentBitConfig(parse(fb.stdout))).toEqual([]);
+    expect(fb.stdout).toContain('name: loki');
+    const fd = await run(['render', 'fluentd', WEB, '--log-output', 'es://es.logging:9200']);
+    expect(fd.exitCode).toBe(0);
+    expect(validateFluentdConfig(fd.stdout, FLUENTD_IMAGES.elasticsearch8.plugins)).toEqual([]);
+    expect(fd.stdout).toContain('@type elasticsearch');
+  });
+
+  it('prints the bundled proxy config, accepted by the proxy', async () => {
+    const r = await run(['render', 'proxy', WEB, '--rate-limit', '20']);
+    expect(r.exitCode).toBe(0);
+    const config = resolveConfig(JSON.parse(r.stdout));
+    expect(config.listeners[0]).toMatchObject({ kind: 'inbound', target: { port: 8080 }, rateLimit: { rps: 20, burst: 20 } });
+    expect(config.listeners[0]!.retries.attempts).toBe(3); // sidecarctl.io/retries: "2" on the pod template
   });
 
   it('unknown sidecar: exit 2', async () => {

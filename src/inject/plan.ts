@@ -8,7 +8,9 @@ import type { EditOp, Path } from '../manifest/edit-ops.js';
 import { getPath } from '../manifest/edit-ops.js';
 import { isPlainObject, POD_SPEC_PATHS, podMetadataPath, type ObjectRef } from '../manifest/workloads.js';
 import type { Settings } from '../settings/types.js';
+import { bundledProxySidecar } from '../sidecars/bundled/index.js';
 import { envoySidecar } from '../sidecars/envoy/index.js';
+import { loggingSidecar } from '../sidecars/logging/index.js';
 import { emptyContribution, type Json, type SidecarContribution, type WorkloadContext } from '../sidecars/types.js';
 import { formatStatus, HASH_ANNOTATION, INJECT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, STATUS_ANNOTATION, type WorkloadStatus } from './status.js';
 
@@ -105,7 +107,7 @@ export function detectAppPort(container: Json): number | undefined {
   return tcp ? (tcp.containerPort as number) : undefined;
 }
 
-export function workloadContext(ref: ObjectRef, settings: Settings): WorkloadContext {
+export function workloadContext(ref: ObjectRef, settings: Settings, serviceDnsNames?: string[]): WorkloadContext {
   const spec = getPath(ref.value, POD_SPEC_PATHS[ref.kind]!) as Json;
   const podMeta = getPath(ref.value, podMetadataPath(ref.kind));
   const main = mainContainer(spec, podMeta);
@@ -122,6 +124,7 @@ export function workloadContext(ref: ObjectRef, settings: Settings): WorkloadCon
     ...(appPort !== undefined ? { appPort } : {}),
     configMapName: `${ref.name}-sidecarctl`.slice(0, 253),
     configDir: CONFIG_DIR,
+    ...(serviceDnsNames && serviceDnsNames.length > 0 ? { serviceDnsNames } : {}),
     runsToCompletion: ref.kind === 'Job' || ref.kind === 'CronJob' || (ref.kind === 'Pod' && (restartPolicy === 'Never' || restartPolicy === 'OnFailure')),
   };
 }
@@ -144,11 +147,10 @@ function merge(parts: SidecarContribution[]): SidecarContribution {
 /** Sidecar modules, by setting. Each is one module under src/sidecars/. */
 function contributions(ctx: WorkloadContext): SidecarContribution[] {
   const parts: SidecarContribution[] = [];
+  // The shipper comes first: as a native sidecar it is up before the proxy sends it access logs.
+  if (ctx.settings.logging !== 'none') parts.push(loggingSidecar(ctx, CONFIG_VOLUME));
   if (ctx.settings.proxy === 'envoy') parts.push(envoySidecar(ctx, CONFIG_VOLUME));
-  if (ctx.settings.proxy === 'bundled') throw new UserError('--proxy bundled is not available yet in this version');
-  if (ctx.settings.logging !== 'none') throw new UserError(`--logging ${ctx.settings.logging} is not available yet in this version`);
-  // Refuse rather than emit a plaintext proxy for someone who asked for mTLS.
-  if (ctx.settings.mtls !== 'off') throw new UserError(`--mtls ${ctx.settings.mtls} is not available yet in this version`);
+  if (ctx.settings.proxy === 'bundled') parts.push(bundledProxySidecar(ctx, CONFIG_VOLUME));
   return parts;
 }
 
@@ -174,16 +176,25 @@ export function configMapFor(ctx: WorkloadContext, files: Record<string, string>
 }
 
 /** Plan the injection of one (not yet injected) workload. */
-export function planInjection(ref: ObjectRef, settings: Settings, opts: { wrapsJson?: boolean } = {}): Decision {
-  const reason = skipReason(ref, settings);
+export function planInjection(ref: ObjectRef, requested: Settings, opts: { wrapsJson?: boolean; serviceDnsNames?: string[] } = {}): Decision {
+  const reason = skipReason(ref, requested);
   if (reason) return { action: 'skip', reason };
-  const ctx = workloadContext(ref, settings);
+  let ctx = workloadContext(ref, requested, opts.serviceDnsNames);
   const specPath = POD_SPEC_PATHS[ref.kind]!;
   const metaPath = podMetadataPath(ref.kind);
   const spec = ctx.podSpec;
-  if (settings.proxy !== 'none' && ctx.appPort === undefined && settings.upstreams.length === 0 && settings.logging === 'none') {
-    return { action: 'skip', reason: `no app port found and no --upstream: the proxy would have nothing to do (set --app-port or ${'sidecarctl.io/app-port'})` };
+  const earlyNotes: string[] = [];
+  if (!requested.nativeSidecar && ctx.runsToCompletion) {
+    return { action: 'skip', reason: `plain-container sidecars would keep this ${ref.kind} from ever completing: use native sidecars (drop --no-native-sidecar)` };
   }
+  if (requested.proxy !== 'none' && ctx.appPort === undefined && requested.upstreams.length === 0) {
+    const why = `no app port found and no --upstream: the proxy would have nothing to do (set --app-port or sidecarctl.io/app-port)`;
+    if (requested.logging === 'none') return { action: 'skip', reason: why };
+    // The shipper still has work: inject it alone rather than an idle proxy.
+    earlyNotes.push(`${why}; log shipper only`);
+    ctx = workloadContext(ref, { ...requested, proxy: 'none', mtls: 'off' }, opts.serviceDnsNames);
+  }
+  const settings = ctx.settings;
   const nullKey = nullCollection(spec, getPath(ref.value, metaPath));
   if (nullKey) return { action: 'skip', reason: `${nullKey} is empty (null): remove it or give it a value, and inject again` };
   const parts = merge(contributions(ctx));
@@ -194,7 +205,11 @@ export function planInjection(ref: ObjectRef, settings: Settings, opts: { wrapsJ
     if (allContainers.some((existing) => existing.name === c.name)) return { action: 'skip', reason: `the pod already has a container named ${String(c.name)}` };
   }
   const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter(isPlainObject) : [];
-  if (volumes.some((v) => v.name === CONFIG_VOLUME)) return { action: 'skip', reason: `the pod already has a volume named ${CONFIG_VOLUME}` };
+  for (const name of [CONFIG_VOLUME, ...parts.volumes.map((v) => v.name)]) {
+    if (volumes.some((v) => v.name === name)) return { action: 'skip', reason: `the pod already has a volume named ${String(name)}` };
+  }
+  const mountTargets = appMountTargets(spec, ctx.appContainer, parts.appMounts);
+  if (typeof mountTargets === 'string') return { action: 'skip', reason: mountTargets };
   const appPorts = new Set(allContainers.flatMap((c) => (Array.isArray(c.ports) ? c.ports.filter(isPlainObject).map((p) => p.containerPort) : [])));
   const clash = parts.ports.find((p) => appPorts.has(p));
   if (clash !== undefined) return { action: 'skip', reason: `port ${clash} is used by the app and by the sidecar: choose others with --proxy-port/--admin-port` };
@@ -213,17 +228,16 @@ export function planInjection(ref: ObjectRef, settings: Settings, opts: { wrapsJ
   if (spec[sidecarKey] === undefined) created.push(`spec.${sidecarKey}`);
   if (spec.volumes === undefined) created.push('spec.volumes');
 
-  const appIndex = containersOf(spec, 'containers').findIndex((c) => c.name === ctx.appContainer);
   const mounts: Record<string, string[]> = {};
   const ops: EditOp[] = [];
   // Native sidecars go first among init containers so they run before any other init container.
   ops.push({ op: 'insertItems', path: [...specPath, sidecarKey], at: settings.nativeSidecar ? 'start' : 'end', values: sidecars });
   ops.push({ op: 'insertItems', path: [...specPath, 'volumes'], at: 'end', values: [configVolume, ...parts.volumes] });
-  if (parts.appMounts.length > 0) {
-    const app = containersOf(spec, 'containers')[appIndex]!;
-    if (app.volumeMounts === undefined) created.push(`containers.${ctx.appContainer}.volumeMounts`);
-    ops.push({ op: 'insertItems', path: [...specPath, 'containers', appIndex, 'volumeMounts'], at: 'end', values: parts.appMounts });
-    mounts[ctx.appContainer] = parts.appMounts.map((m) => String(m.name));
+  for (const { index, container } of mountTargets) {
+    const name = String(container.name);
+    if (container.volumeMounts === undefined) created.push(`containers.${name}.volumeMounts`);
+    ops.push({ op: 'insertItems', path: [...specPath, 'containers', index, 'volumeMounts'], at: 'end', values: parts.appMounts });
+    mounts[name] = parts.appMounts.map((m) => String(m.name));
   }
   const configMap = configMapFor(ctx, parts.configFiles);
   const objects = [configMap, ...parts.objects];
@@ -243,11 +257,7 @@ export function planInjection(ref: ObjectRef, settings: Settings, opts: { wrapsJ
     path: [...metaPath, 'annotations'],
     pairs: [...addedAnnotations, [HASH_ANNOTATION, hash], [STATUS_ANNOTATION, formatStatus(status)]],
   });
-  const notes = [...parts.notes];
-  if (!settings.nativeSidecar && ctx.runsToCompletion) {
-    notes.push(`warning: plain-container sidecars keep a ${ref.kind} from completing; use native sidecars (drop --no-native-sidecar)`);
-  }
-  return { action: 'inject', ops, objects, status, notes, context: ctx };
+  return { action: 'inject', ops, objects, status, notes: [...earlyNotes, ...parts.notes], context: ctx };
 }
 
 /**
@@ -265,4 +275,26 @@ function nullCollection(spec: Json, podMeta: unknown): string | undefined {
 function withoutStartupProbe(container: Json): Json {
   const { startupProbe: _unused, ...rest } = container;
   return rest;
+}
+
+/**
+ * The app containers that get the sidecars' app mounts (the shared log directory): every container
+ * that does not already mount something there. The main container must take it, or the shipper
+ * would tail an empty directory.
+ */
+function appMountTargets(spec: Json, mainName: string, appMounts: Json[]): { index: number; container: Json }[] | string {
+  if (appMounts.length === 0) return [];
+  const paths = new Set(appMounts.map((m) => m.mountPath));
+  const targets: { index: number; container: Json }[] = [];
+  const containers = Array.isArray(spec.containers) ? spec.containers : [];
+  for (const [index, container] of containers.entries()) {
+    if (!isPlainObject(container)) continue;
+    const existing = Array.isArray(container.volumeMounts) ? container.volumeMounts.filter(isPlainObject) : [];
+    const taken = existing.find((m) => paths.has(m.mountPath));
+    if (taken && container.name === mainName) {
+      return `container ${mainName} already mounts ${String(taken.name)} at ${String(taken.mountPath)}: point --log-path at another directory, or drop that mount`;
+    }
+    if (!taken) targets.push({ index, container });
+  }
+  return targets;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { UserError } from '../../src/errors.js';
 import { parseSource } from '../../src/manifest/source.js';
 import type { SettingsLayer } from '../../src/settings/resolve.js';
-import { commentLines, CORPUS, envoyIssues, filesUnder, inject, load, ROOT, schemaIssues, uninject } from '../helpers/corpus.js';
+import { commentLines, CORPUS, envoyIssues, filesUnder, inject, load, loggingIssues, objectsOfText, podContainers, proxyConfigIssues, ROOT, schemaIssues, uninject } from '../helpers/corpus.js';
 
 const MALFORMED = 'inject_gettest_deployment.bad.input.yml';
 const inputs = [...filesUnder(CORPUS), ...filesUnder(join(ROOT, 'fixtures'))];
@@ -21,6 +21,32 @@ const FULL_FEATURED: SettingsLayer = [
   { key: 'rate-limit', value: '100', flag: '--rate-limit' },
   { key: 'burst', value: '200', flag: '--burst' },
   { key: 'upstream', value: 'payments=payments.prod.svc.cluster.local:8080@19080', flag: '--upstream' },
+];
+
+const FLUENT_BIT_ES: SettingsLayer = [
+  { key: 'logging', value: 'fluent-bit', flag: '--logging' },
+  { key: 'log-output', value: 'es://elasticsearch.logging:9200', flag: '--log-output' },
+];
+
+const FLUENTD_LOKI_NO_PROXY: SettingsLayer = [
+  { key: 'proxy', value: 'none', flag: '--proxy' },
+  { key: 'logging', value: 'fluentd', flag: '--logging' },
+  { key: 'log-output', value: 'loki://loki.monitoring:3100', flag: '--log-output' },
+];
+
+const BUNDLED: SettingsLayer = [
+  { key: 'proxy', value: 'bundled', flag: '--proxy' },
+  { key: 'retries', value: '2', flag: '--retries' },
+  { key: 'rate-limit', value: '50', flag: '--rate-limit' },
+  { key: 'logging', value: 'fluent-bit', flag: '--logging' },
+];
+
+const VARIANTS: [string, SettingsLayer][] = [
+  ['defaults', []],
+  ['retries, rate limit, upstream', FULL_FEATURED],
+  ['fluent-bit to elasticsearch, with envoy', FLUENT_BIT_ES],
+  ['fluentd to loki, no proxy', FLUENTD_LOKI_NO_PROXY],
+  ['bundled proxy and fluent-bit', BUNDLED],
 ];
 
 describe('corpus', () => {
@@ -40,13 +66,13 @@ describe('corpus', () => {
   });
 
   let injectedTotal = 0;
-  for (const [variant, flags] of [['defaults', []], ['retries, rate limit, upstream', FULL_FEATURED]] as const) {
+  for (const [variant, flags] of VARIANTS) {
     describe(variant, () => {
       for (const file of wellFormed) {
         const name = file.slice(file.indexOf('/', ROOT.length - 1) + 1);
         it(name, async () => {
           const source = load(file);
-          const result = inject(source, flags as SettingsLayer);
+          const result = inject(source, flags);
           const out = result.files[0]!.text;
 
           // Every workload was handled on purpose: injected, or skipped with a reason.
@@ -62,7 +88,15 @@ describe('corpus', () => {
           expect(schemaIssues(out).filter((i) => !before.has(withoutIndexes(i)))).toEqual([]);
           const envoy = await envoyIssues(out);
           expect(envoy.issues).toEqual([]);
-          expect(envoy.configs).toBe(result.reports.filter((r) => r.action === 'injected').length);
+          const logging = loggingIssues(out);
+          expect(logging.issues).toEqual([]);
+          // One config per injected workload and sidecar that runs it.
+          const containers = objectsOfText(out).flatMap(podContainers).map((c) => String(c.name));
+          expect(envoy.configs).toBe(containers.filter((n) => n === 'sidecarctl-envoy').length);
+          const proxy = proxyConfigIssues(out);
+          expect(proxy.issues).toEqual([]);
+          expect(proxy.configs).toBe(containers.filter((n) => n === 'sidecarctl-proxy').length);
+          expect(logging.fluentBit + logging.fluentd).toBe(containers.filter((n) => n === 'sidecarctl-fluent-bit' || n === 'sidecarctl-fluentd').length);
 
           // Comments kept; idempotent; uninject restores every byte.
           if (source.format === 'yaml') for (const comment of commentLines(source.text)) expect(out).toContain(comment);
@@ -74,7 +108,7 @@ describe('corpus', () => {
   }
 
   it('injected most workloads', () => {
-    // 2 variants; the rest are skipped on purpose (other meshes, hostNetwork, no port to proxy).
-    expect(injectedTotal).toBeGreaterThan(150);
+    // 5 variants; the rest are skipped on purpose (other meshes, hostNetwork, no port to proxy).
+    expect(injectedTotal).toBeGreaterThan(400);
   });
 });

@@ -6,32 +6,40 @@ import { resolveSettings } from '../../settings/resolve.js';
 import { workloadSettings } from '../../inject/run.js';
 import type { WorkloadContext } from '../../sidecars/types.js';
 import { renderEnvoyConfig } from '../../sidecars/envoy/config.js';
+import { renderFluentBitConfig } from '../../sidecars/logging/fluent-bit.js';
+import { renderFluentdConfig } from '../../sidecars/logging/fluentd.js';
+import { renderBundledProxyConfig } from '../../sidecars/bundled/config.js';
+import type { Settings } from '../../settings/types.js';
 import { readInputs } from '../io.js';
 import { flagsLayer, profileFrom } from '../settings-flags.js';
 
-const RENDERERS: Record<string, (ctx: WorkloadContext) => string> = {
-  envoy: (ctx) => renderEnvoyConfig(ctx).text,
+/** Each sidecar's config, and the settings that select that sidecar (render fluentd means --logging fluentd). */
+const RENDERERS: Record<string, { select: Partial<Settings>; render: (ctx: WorkloadContext) => string }> = {
+  envoy: { select: { proxy: 'envoy' }, render: (ctx) => renderEnvoyConfig(ctx).text },
+  'fluent-bit': { select: { logging: 'fluent-bit' }, render: (ctx) => renderFluentBitConfig(ctx).text },
+  fluentd: { select: { logging: 'fluentd' }, render: renderFluentdConfig },
+  proxy: { select: { proxy: 'bundled' }, render: renderBundledProxyConfig },
 };
 
 export async function renderCommand(sidecar: string, path: string | undefined, opts: Record<string, unknown>): Promise<void> {
-  const render = RENDERERS[sidecar];
-  if (!render) throw new UserError(`render: unknown sidecar "${sidecar}" (available: ${Object.keys(RENDERERS).join(', ')})`);
+  const renderer = RENDERERS[sidecar];
+  if (!renderer) throw new UserError(`render: unknown sidecar "${sidecar}" (available: ${Object.keys(RENDERERS).join(', ')})`);
   const profile = profileFrom(opts)?.layer ?? [];
   const flags = flagsLayer(opts);
   if (!path) {
-    const settings = resolveSettings([profile, flags]);
+    const settings = { ...resolveSettings([profile, flags]), ...renderer.select };
     const ctx: WorkloadContext = {
       settings, kind: 'Deployment', name: 'app', serviceAccount: 'default', podSpec: {}, appContainer: 'app',
       appPort: settings.appPort ?? 8080, configMapName: 'app-sidecarctl', configDir: CONFIG_DIR, runsToCompletion: false,
     };
     if (settings.appPort === undefined) process.stderr.write('render: no --app-port given, assuming 8080\n');
-    process.stdout.write(render(ctx));
+    process.stdout.write(renderer.render(ctx));
     return;
   }
   const sources = await readInputs([path]);
   const candidates = sources.flatMap((source) => source.docs.flatMap((d, i) => objectsOf(d, i)).filter((ref) => isWorkloadKind(ref.kind)).map((ref) => ({ source, ref })));
   const wanted = typeof opts.workload === 'string' ? candidates.find((c) => c.ref.name === opts.workload) : candidates[0];
   if (!wanted) throw new UserError(opts.workload ? `no workload named ${String(opts.workload)}` : 'no workload found', path);
-  const settings = workloadSettings(wanted.source, wanted.ref, { profile, flags });
-  process.stdout.write(render(workloadContext(wanted.ref, settings)));
+  const settings = { ...workloadSettings(wanted.source, wanted.ref, { profile, flags }), ...renderer.select };
+  process.stdout.write(renderer.render(workloadContext(wanted.ref, settings)));
 }

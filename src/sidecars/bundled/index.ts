@@ -1,0 +1,30 @@
+/** The bundled proxy sidecar: container, proxy.json (and the bundle itself unless --proxy-image), metrics annotations. */
+import { certificateSource } from '../mtls/index.js';
+import { emptyContribution, type SidecarContribution, type WorkloadContext } from '../types.js';
+import { PROXY_CONFIG_FILE, renderBundledProxyConfig } from './config.js';
+import { BUNDLE_FILE, proxyBundle, proxyContainer } from './container.js';
+
+export function bundledProxySidecar(ctx: WorkloadContext, configVolume: string): SidecarContribution {
+  const s = ctx.settings;
+  const out = emptyContribution();
+  out.configFiles[PROXY_CONFIG_FILE] = renderBundledProxyConfig(ctx);
+  if (!s.proxyImage) out.configFiles[BUNDLE_FILE] = proxyBundle();
+  const container = proxyContainer(ctx, configVolume);
+  const source = certificateSource(ctx);
+  if (source) {
+    out.volumes.push(source.volume);
+    (container.volumeMounts as unknown[]).push(source.volumeMount);
+    out.objects.push(...source.objects);
+    out.notes.push(...source.notes);
+  }
+  out.containers.push(container);
+  out.ports.push(s.adminPort, ...s.upstreams.map((u) => u.localPort));
+  if (ctx.appPort !== undefined) out.ports.push(s.proxyPort);
+  out.podAnnotations['prometheus.io/scrape'] = 'true';
+  out.podAnnotations['prometheus.io/port'] = String(s.adminPort);
+  out.podAnnotations['prometheus.io/path'] = '/metrics';
+  if (ctx.appPort !== undefined) out.notes.push(`inbound :${s.proxyPort} -> app :${ctx.appPort} (bundled proxy${s.mtls !== 'off' ? `, mTLS ${s.mtls}` : ''})`);
+  else out.notes.push('no app port found: no inbound listener (set --app-port or sidecarctl.io/app-port)');
+  for (const u of s.upstreams) out.notes.push(`outbound 127.0.0.1:${u.localPort} -> ${u.host}:${u.port}`);
+  return out;
+}

@@ -1,0 +1,115 @@
+/** The Fluentd sidecar: the image that has the output's plugin, its container, and fluent.conf. */
+import { renderTemplate } from '../../templates.js';
+import type { LogOutput } from '../../settings/types.js';
+import { FLUENTD_IMAGES, type FluentdImage } from '../../validate/fluentd.js';
+import { hardenedSecurityContext } from '../hardening.js';
+import type { Json, WorkloadContext } from '../types.js';
+import { loggingTemplateData, mebibytes, metadataEnv, shipperMounts, STATE_DIR, type LoggingTemplateData } from './shared.js';
+
+export const FLUENTD_CONFIG_FILE = 'fluent.conf';
+export const FLUENTD_TEMPLATE = 'fluent.conf.hbs';
+export const FLUENTD_CONTAINER = 'sidecarctl-fluentd';
+/** in_monitor_agent: /api/plugins.json for the startup probe and for metrics. */
+export const FLUENTD_MONITOR_PORT = 24220;
+/** Fluentd's server engine puts a socket in /tmp at start; the root filesystem is read-only. */
+const TMP_VOLUME = 'sidecarctl-fluentd-tmp';
+
+const MiB = 1024 * 1024;
+
+export const FLUENTD_LIMITS = {
+  chunkLimitSize: '8m',
+  chunkBytes: 8 * MiB,
+  totalLimitSize: '256m',
+  maxLineSize: '1m',
+  /** Fluentd and its gems at rest. */
+  baseBytes: 96 * MiB,
+  /** Chunks a file buffer may hold in memory at once (staged + being flushed). */
+  chunksInMemory: 4,
+};
+
+/** Memory limit: the process plus the chunks in memory, with 50% headroom, in 32 MiB steps. */
+export function fluentdMemoryLimit(limits = FLUENTD_LIMITS): string {
+  const bounded = limits.baseBytes + limits.chunksInMemory * limits.chunkBytes;
+  const step = 32 * MiB;
+  return mebibytes(Math.ceil((bounded * 1.5) / step) * step);
+}
+
+/** How each pinned image is run: its user, and the command line (through the image's entrypoint where it honours args). */
+interface FluentdRuntime {
+  image: FluentdImage;
+  /** `fluent` in the official image and the images built on it. */
+  uid: number;
+  command?: string[];
+  args: string[];
+}
+
+/**
+ * The image whose plugins the output needs: the official image has no Elasticsearch or Loki
+ * output, and no single official image has both (so one workload ships to one of them).
+ */
+export function fluentdRuntime(output: LogOutput, configPath: string): FluentdRuntime {
+  // --no-supervisor: one process instead of two, half the memory; the kubelet restarts it.
+  const common = ['-c', configPath, '-p', '/fluentd/plugins', '--no-supervisor'];
+  switch (output.kind) {
+    case 'es':
+      // This image's entrypoint ignores args and runs as root; run fluentd directly, as `fluent`.
+      // Its gems are found through GEM_PATH (FLUENTD_DISABLE_BUNDLER_INJECTION=1), no --gemfile needed.
+      return { image: FLUENTD_IMAGES.elasticsearch8, uid: 999, command: ['tini', '--', 'fluentd'], args: common };
+    case 'loki':
+      // out_loki is a plain file in /fluentd/plugins, hence -p.
+      return { image: FLUENTD_IMAGES.loki, uid: 999, args: ['fluentd', ...common] };
+    default:
+      return { image: FLUENTD_IMAGES.core, uid: 999, args: ['fluentd', ...common] };
+  }
+}
+
+export interface FluentdTemplateData extends LoggingTemplateData {
+  rootDir: string;
+  posFile: string;
+  bufferPath: string;
+  monitorPort: number;
+  lokiLabels: Record<string, string>;
+  limits: typeof FLUENTD_LIMITS;
+}
+
+export function fluentdTemplateData(ctx: WorkloadContext): FluentdTemplateData {
+  return {
+    ...loggingTemplateData(ctx),
+    rootDir: `${STATE_DIR}/fluentd`,
+    posFile: `${STATE_DIR}/fluentd/app.pos`,
+    bufferPath: `${STATE_DIR}/fluentd/buffer`,
+    monitorPort: FLUENTD_MONITOR_PORT,
+    lokiLabels: { job: 'sidecarctl', workload: ctx.name },
+    limits: FLUENTD_LIMITS,
+  };
+}
+
+export function renderFluentdConfig(ctx: WorkloadContext): string {
+  return renderTemplate(FLUENTD_TEMPLATE, fluentdTemplateData(ctx), ctx.settings.templates);
+}
+
+export function fluentdVolumes(): Json[] {
+  return [{ name: TMP_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }];
+}
+
+export function fluentdContainer(ctx: WorkloadContext, configVolume: string, logDir: string): Json {
+  const runtime = fluentdRuntime(ctx.settings.logOutput, `${ctx.configDir}/${FLUENTD_CONFIG_FILE}`);
+  return {
+    name: FLUENTD_CONTAINER,
+    image: runtime.image.image,
+    imagePullPolicy: 'IfNotPresent',
+    ...(runtime.command ? { command: runtime.command } : {}),
+    args: runtime.args,
+    env: [...metadataEnv(), { name: 'TMPDIR', value: '/tmp' }],
+    ports: [{ name: 'fluentd-monitor', containerPort: FLUENTD_MONITOR_PORT, protocol: 'TCP' }],
+    resources: {
+      requests: { cpu: '50m', memory: '96Mi' },
+      limits: { cpu: '500m', memory: fluentdMemoryLimit() },
+    },
+    securityContext: hardenedSecurityContext(runtime.uid),
+    startupProbe: { httpGet: { path: '/api/plugins.json', port: FLUENTD_MONITOR_PORT }, periodSeconds: 1, failureThreshold: 60 },
+    volumeMounts: [...shipperMounts(ctx, configVolume, logDir), { name: TMP_VOLUME, mountPath: '/tmp' }],
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+}
+

@@ -1,0 +1,117 @@
+/**
+ * What both log shippers share: where the app's logs live, the volumes that carry them, the pod
+ * metadata every record gets, and the local port the proxy sends its access logs to.
+ */
+import { posix } from 'node:path';
+import { UserError } from '../../errors.js';
+import type { LogOutput } from '../../settings/types.js';
+import type { Json, WorkloadContext } from '../types.js';
+
+/** Shared between the app (read-write) and the shipper (read-only). */
+export const LOG_VOLUME = 'sidecarctl-logs';
+/** The shipper's own state: read positions and the on-disk buffer. An emptyDir outlives container restarts. */
+export const STATE_VOLUME = 'sidecarctl-log-state';
+export const STATE_DIR = '/var/lib/sidecarctl';
+/** Upper bound of the state volume; the shippers' buffer limits stay well below it. */
+export const STATE_SIZE_LIMIT = '1Gi';
+/** The shipper's Forward-protocol input on 127.0.0.1: where Envoy sends its access logs. */
+export const PROXY_LOG_PORT = 24224;
+/** The shipper's JSON-lines TCP input on 127.0.0.1: where the bundled proxy sends its access logs. */
+export const PROXY_JSON_LOG_PORT = 24225;
+export const PROXY_LOG_TAG = 'proxy.access';
+/** Tag prefix of the app's log lines. */
+export const APP_LOG_TAG = 'app';
+
+/** Directories an emptyDir must never hide in the app container. */
+const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var', '/var/log', '/var/lib', '/var/run', '/home'];
+
+/** Characters a log glob may use: no quoting, no `${`/`#{` (the agents would expand those). */
+const SAFE_GLOB = /^\/[A-Za-z0-9_.\-/*?[\]{},]+$/;
+
+/**
+ * The directory the shared volume is mounted at: the glob's longest directory prefix without
+ * wildcards (`/var/log/app/*.log` -> `/var/log/app`).
+ */
+export function logDirectory(logPath: string): string {
+  if (!SAFE_GLOB.test(logPath) || logPath.includes('${') || logPath.includes('#{')) {
+    throw new UserError(`--log-path "${logPath}": use only letters, digits, / . _ - and the glob characters * ? [ ] { } ,`);
+  }
+  const parts = logPath.split('/');
+  const firstWild = parts.findIndex((p) => /[*?[\]{}]/.test(p));
+  // Without wildcards the path names one file: its directory is shared.
+  const dirParts = firstWild === -1 ? parts.slice(0, -1) : parts.slice(0, firstWild);
+  const dir = posix.normalize(dirParts.join('/') || '/');
+  if (SYSTEM_DIRS.includes(dir) || dir.startsWith('/etc/') || dir.startsWith('/proc/') || dir.startsWith('/sys/') || dir.startsWith('/dev/') || dir.startsWith(STATE_DIR)) {
+    throw new UserError(`--log-path "${logPath}": the shared log volume would be mounted over ${dir} and hide what the image keeps there; log to a directory of its own, like /var/log/app/*.log`);
+  }
+  return dir;
+}
+
+export function logVolumes(): Json[] {
+  return [
+    { name: LOG_VOLUME, emptyDir: {} },
+    { name: STATE_VOLUME, emptyDir: { sizeLimit: STATE_SIZE_LIMIT } },
+  ];
+}
+
+/** Mounts of the shipper: logs read-only, its state writable, the config read-only. */
+export function shipperMounts(ctx: WorkloadContext, configVolume: string, logDir: string): Json[] {
+  return [
+    { name: configVolume, mountPath: ctx.configDir, readOnly: true },
+    { name: LOG_VOLUME, mountPath: logDir, readOnly: true },
+    { name: STATE_VOLUME, mountPath: STATE_DIR },
+  ];
+}
+
+/** The pod's identity from the downward API; the configs add it to every record. */
+export function metadataEnv(): Json[] {
+  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+  return [
+    { name: 'POD_NAME', ...field('metadata.name') },
+    { name: 'POD_NAMESPACE', ...field('metadata.namespace') },
+    { name: 'NODE_NAME', ...field('spec.nodeName') },
+  ];
+}
+
+/** The container that writes each record's lines: the app, or the proxy for access logs. */
+export function proxyContainerName(ctx: WorkloadContext): string | null {
+  if (ctx.settings.proxy === 'envoy') return 'sidecarctl-envoy';
+  if (ctx.settings.proxy === 'bundled') return 'sidecarctl-proxy';
+  return null;
+}
+
+/** How the workload's proxy hands its access logs to the shipper. */
+export function proxyLogInput(ctx: WorkloadContext): { protocol: 'forward' | 'json'; port: number } {
+  return ctx.settings.proxy === 'bundled' ? { protocol: 'json', port: PROXY_JSON_LOG_PORT } : { protocol: 'forward', port: PROXY_LOG_PORT };
+}
+
+/** Template data both shippers' templates read. */
+export interface LoggingTemplateData {
+  logPath: string;
+  stateDir: string;
+  appTag: string;
+  workload: string;
+  appContainer: string;
+  /** The input for the proxy's access logs, when a proxy is injected: Forward (Envoy) or JSON lines (bundled). */
+  proxyLogs: { protocol: 'forward' | 'json'; port: number; tag: string; container: string } | null;
+  output: { kind: LogOutput['kind']; host: string | null; port: number | null };
+}
+
+export function loggingTemplateData(ctx: WorkloadContext): LoggingTemplateData {
+  const proxy = proxyContainerName(ctx);
+  const out = ctx.settings.logOutput;
+  return {
+    logPath: ctx.settings.logPath,
+    stateDir: STATE_DIR,
+    appTag: APP_LOG_TAG,
+    workload: ctx.name,
+    appContainer: ctx.appContainer,
+    proxyLogs: proxy ? { ...proxyLogInput(ctx), tag: PROXY_LOG_TAG, container: proxy } : null,
+    output: out.kind === 'stdout' ? { kind: 'stdout', host: null, port: null } : { kind: out.kind, host: out.host, port: out.port },
+  };
+}
+
+/** `128Mi`-style quantity from bytes, rounded up to whole MiB. */
+export function mebibytes(bytes: number): string {
+  return `${Math.ceil(bytes / (1024 * 1024))}Mi`;
+}

@@ -1,0 +1,209 @@
+/**
+ * `inject --proxy bundled` end to end: the pod inject writes is run the way the kubelet would run
+ * it, on 127.0.0.1: the ConfigMap's files (the bundle and proxy.json) and the Secret's files go to
+ * temporary directories standing in for the volumes, and the container's own command line starts
+ * the proxy as a child process in front of a real backend.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import https from 'node:https';
+import net from 'node:net';
+import { parse } from 'yaml';
+import { PROXY_JSON_LOG_PORT } from '../../src/sidecars/logging/shared.js';
+import { NODE_FLAGS, NODE_IMAGE } from '../../src/sidecars/bundled/container.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SettingsLayer } from '../../src/settings/resolve.js';
+import { inject, load, objectsOfText, podContainers, ROOT, schemaIssues, uninject } from '../helpers/corpus.js';
+import { parseSource } from '../../src/manifest/source.js';
+import { request, startBackend, unusedPort, waitFor, type Backend } from '../proxy/helpers/harness.js';
+import { createPki, type Pki } from '../proxy/helpers/pki.js';
+
+const WEB = join(ROOT, 'fixtures', 'web.yaml');
+type Obj = Record<string, unknown>;
+
+interface RunningPod {
+  proxy: ChildProcess;
+  stdout: string[];
+  ports: { inbound: number; admin: number };
+  stop(): Promise<number | null>;
+}
+
+/** Inject web.yaml with these flags and run its bundled proxy container like the kubelet would. */
+async function runInjectedProxy(
+  backend: Backend,
+  extra: SettingsLayer,
+  pki?: Pki,
+  patchProxyConfig: (text: string) => string = (t) => t,
+): Promise<{ pod: RunningPod; out: string }> {
+  const ports = { inbound: await unusedPort(), admin: await unusedPort() };
+  const flags: SettingsLayer = [
+    { key: 'proxy', value: 'bundled', flag: '--proxy' },
+    { key: 'app-port', value: String(backend.port), flag: '--app-port' },
+    { key: 'proxy-port', value: String(ports.inbound), flag: '--proxy-port' },
+    { key: 'admin-port', value: String(ports.admin), flag: '--admin-port' },
+    ...extra,
+  ];
+  const source = load(WEB);
+  const out = inject(source, flags).files[0]!.text;
+  const objects = objectsOfText(out);
+  const configMap = objects.find((o) => o.kind === 'ConfigMap')!;
+  const container = podContainers(objects.find((o) => o.kind === 'Deployment')!).find((c) => c.name === 'sidecarctl-proxy')!;
+
+  // The volumes: the ConfigMap's keys as files, the Secret's keys as files.
+  const root = mkdtempSync(join(tmpdir(), 'sidecarctl-pod-'));
+  const configDir = join(root, 'config');
+  const certDir = join(root, 'certs');
+  mkdirSync(configDir);
+  mkdirSync(certDir);
+  const relocate = (text: string) => text.replaceAll('/etc/sidecarctl', configDir).replaceAll('/var/run/sidecarctl/certs', certDir);
+  for (const [key, value] of Object.entries(configMap.data as Record<string, string>)) {
+    writeFileSync(join(configDir, key), key === 'proxy.json' ? patchProxyConfig(relocate(value)) : relocate(value));
+  }
+  if (pki) {
+    writeFileSync(join(certDir, 'tls.crt'), pki.server.cert);
+    writeFileSync(join(certDir, 'tls.key'), pki.server.key);
+    writeFileSync(join(certDir, 'ca.crt'), pki.ca.cert);
+  }
+  const argv = [...(container.command as string[]), ...(container.args as string[])].map(relocate);
+  expect(argv[0]).toBe('node');
+  const proxy = spawn(process.execPath, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: string[] = [];
+  proxy.stdout!.on('data', (chunk: Buffer) => stdout.push(...chunk.toString().split('\n').filter(Boolean)));
+  let stderr = '';
+  proxy.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((r) => proxy.on('exit', (code) => r(code)));
+  // The startup probe, as the kubelet would call it.
+  await waitFor(async () => (await request(`http://127.0.0.1:${ports.admin}/ready`).catch(() => ({ status: 0 }))).status === 200 || undefined, 10_000, `proxy ready (stderr: ${stderr})`);
+  return {
+    out,
+    pod: {
+      proxy,
+      stdout,
+      ports,
+      stop: async () => {
+        proxy.kill('SIGTERM');
+        return exited;
+      },
+    },
+  };
+}
+
+describe('inject --proxy bundled, run for real', () => {
+  let backend: Backend;
+  let pki: Pki;
+  beforeAll(async () => {
+    backend = await startBackend((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: req.url, forwardedFor: req.headers['x-forwarded-for'] ?? null }));
+    });
+    pki = await createPki();
+  });
+  afterAll(async () => backend.close());
+
+  it('is a valid pod that round-trips', async () => {
+    const { pod, out } = await runInjectedProxy(backend, []);
+    await pod.stop();
+    expect(schemaIssues(out)).toEqual([]);
+    const flags: SettingsLayer = [{ key: 'proxy', value: 'bundled', flag: '--proxy' }];
+    const again = inject(load(WEB), flags).files[0]!.text;
+    expect(inject(parseSource(WEB, again), flags).files[0]!.text).toBe(again);
+    expect(uninject(parseSource(WEB, again)).files[0]!.text).toBe(load(WEB).text);
+    const container = podContainers(objectsOfText(again).find((o) => o.kind === 'Deployment')!).find((c) => c.name === 'sidecarctl-proxy')!;
+    expect(container.image).toMatch(/^node:\d+\.\d+\.\d+-alpine$/);
+    expect(container.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+  });
+
+  it('forwards to the app, logs each request, and rate-limits with 429', async () => {
+    const { pod } = await runInjectedProxy(backend, [
+      { key: 'rate-limit', value: '1', flag: '--rate-limit' },
+      { key: 'burst', value: '2', flag: '--burst' },
+    ]);
+    try {
+      const url = `http://127.0.0.1:${pod.ports.inbound}/orders?id=7`;
+      const first = await request(url);
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.body)).toMatchObject({ path: '/orders?id=7', forwardedFor: '127.0.0.1' });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await request(url)).status);
+      expect(statuses).toContain(429);
+      const line = await waitFor(() => pod.stdout.map((l) => JSON.parse(l) as Obj).find((l) => l.path === '/orders?id=7' && l.status === 200));
+      expect(line).toMatchObject({ method: 'GET', listener: 'inbound' });
+      const metrics = await request(`http://127.0.0.1:${pod.ports.admin}/metrics`);
+      expect(metrics.body).toMatch(/429/);
+    } finally {
+      expect(await pod.stop()).toBe(0);
+    }
+  });
+
+  it('strict mTLS: the allowed peer gets through, plaintext and other identities do not', async () => {
+    const { pod, out } = await runInjectedProxy(
+      backend,
+      [
+        { key: 'mtls', value: 'strict', flag: '--mtls' },
+        { key: 'mtls-secret', value: 'web-certs', flag: '--mtls-secret' },
+        // web.yaml is in namespace shop: this is spiffe://cluster.local/ns/shop/sa/frontend.
+        { key: 'allow-peer', value: 'frontend', flag: '--allow-peer' },
+      ],
+      pki,
+    );
+    try {
+      expect(schemaIssues(out)).toEqual([]);
+      const url = `https://127.0.0.1:${pod.ports.inbound}/secure`;
+      const tlsGet = (client: { cert: string; key: string } | null) =>
+        new Promise<number>((resolve, reject) => {
+          const req = https.get(url, { ca: pki.ca.cert, servername: 'localhost', ...(client ?? {}), agent: false, rejectUnauthorized: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          });
+          req.on('error', reject);
+        });
+      expect(await tlsGet(pki.client)).toBe(200);
+      await expect(tlsGet(pki.clientWrongSan)).rejects.toThrow();
+      await expect(tlsGet(pki.clientWrongCa)).rejects.toThrow();
+      await expect(tlsGet(null)).rejects.toThrow();
+      await expect(request(`http://127.0.0.1:${pod.ports.inbound}/plain`)).rejects.toThrow();
+    } finally {
+      expect(await pod.stop()).toBe(0);
+    }
+  });
+});
+
+describe('inject --proxy bundled --logging: access logs reach the shipper', () => {
+  it('the proxy sends each access line to the JSON input the Fluent Bit config opens', async () => {
+    const backend = await startBackend();
+    // Stand-in for the shipper's tcp input, on the port its config declares.
+    const lines: string[] = [];
+    const shipperPort = await unusedPort();
+    const server = net.createServer((s) => s.on('data', (c) => lines.push(...c.toString().split('\n').filter(Boolean))));
+    await new Promise<void>((r) => server.listen(shipperPort, '127.0.0.1', r));
+    try {
+      const { pod, out } = await runInjectedProxy(backend, [{ key: 'logging', value: 'fluent-bit', flag: '--logging' }], undefined, (text) =>
+        text.replaceAll(`"port": ${PROXY_JSON_LOG_PORT}`, `"port": ${shipperPort}`),
+      );
+      const configMap = objectsOfText(out).find((o) => o.kind === 'ConfigMap')!;
+      const fluentBit = parse((configMap.data as Record<string, string>)['fluent-bit.yaml']!);
+      expect(fluentBit.pipeline.inputs.find((i: Obj) => i.name === 'tcp')).toMatchObject({ listen: '127.0.0.1', port: PROXY_JSON_LOG_PORT, format: 'json' });
+      try {
+        expect((await request(`http://127.0.0.1:${pod.ports.inbound}/shipped`)).status).toBe(200);
+        const shipped = await waitFor(() => lines.map((l) => JSON.parse(l) as Obj).find((l) => l.path === '/shipped'), 8000, 'access line at the shipper');
+        expect(shipped).toMatchObject({ method: 'GET', status: 200, listener: 'inbound' });
+      } finally {
+        expect(await pod.stop()).toBe(0);
+      }
+    } finally {
+      server.close();
+      await backend.close();
+    }
+  });
+});
+
+describe('the two ways to run the bundled proxy agree', () => {
+  it('the ConfigMap-delivered bundle runs with the V8 flags of Dockerfile.proxy', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile.proxy'), 'utf8');
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    expect(entrypoint.slice(1, -1)).toEqual(NODE_FLAGS);
+    expect(dockerfile).toContain(`FROM ${NODE_IMAGE}`);
+  });
+});
