@@ -1,0 +1,59 @@
+/**
+ * A workload's effective sidecarctl settings (profile < workload annotations < pod template
+ * annotations, as inject layers them, without flags), and where each one was set, so a rule can
+ * point at the annotation or profile line to change. A bad value or combination is not an abort
+ * here: it comes back as the error, for a rule to report at its line.
+ */
+import { UserError } from '../errors.js';
+import { getPath } from '../manifest/edit-ops.js';
+import { isPlainObject, podMetadataPath } from '../manifest/workloads.js';
+import { annotationLayer, resolveSettings, type SettingsLayer } from '../settings/resolve.js';
+import type { Settings } from '../settings/types.js';
+import type { Path } from './locate.js';
+import type { Position } from './types.js';
+
+export type WorkloadSettings =
+  | { ok: true; settings: Settings; origin: (key: string) => Position | undefined }
+  | { ok: false; error: UserError; at: Position };
+
+export interface SettingsSubject {
+  value: Record<string, unknown>;
+  kind: string;
+  file: string;
+  at(path: Path): Position;
+}
+
+export function settingsOf(subject: SettingsSubject, profile: SettingsLayer): WorkloadSettings {
+  const origins = new Map<string, Position>();
+  for (const raw of profile) if (raw.file && raw.line) origins.set(raw.key, { file: raw.file, line: raw.line, col: 1 });
+  try {
+    const layers: SettingsLayer[] = [profile];
+    for (const metaPath of [['metadata'], podMetadataPath(subject.kind)] as Path[]) {
+      const annotations = getPath(subject.value, [...metaPath, 'annotations']);
+      if (!isPlainObject(annotations)) continue;
+      const at = (key: string) => subject.at([...metaPath, 'annotations', key]);
+      const layer = annotationLayer(annotations, (key) => ({ file: subject.file, line: at(key).line }));
+      for (const raw of layer) origins.set(raw.key, at(`sidecarctl.io/${raw.key}`));
+      layers.push(layer);
+    }
+    const settings = resolveSettings(layers);
+    return { ok: true, settings, origin: (key) => origins.get(key) };
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    const line = error.line ?? subject.at(['metadata']).line;
+    const file = error.file ?? subject.file;
+    // Prefer the exact column of the annotation we located, when the error is on that line.
+    const col = [...origins.values()].find((p) => p.file === file && p.line === line)?.col ?? 1;
+    return { ok: false, error, at: { file, line, col } };
+  }
+}
+
+/** Settings errors that belong to a more specific rule than `sidecar-settings`. */
+export const SETTINGS_ERROR_RULES: { rule: string; matches: (message: string) => boolean }[] = [
+  { rule: 'mtls-cert-source', matches: (m) => m.includes('certificate source') },
+  { rule: 'rate-limit-burst', matches: (m) => m.includes('--burst needs --rate-limit') },
+];
+
+export function settingsErrorRule(message: string): string {
+  return SETTINGS_ERROR_RULES.find((r) => r.matches(message))?.rule ?? 'sidecar-settings';
+}
