@@ -11,7 +11,7 @@ import type { SettingsLayer } from './resolve.js';
 
 export const PROFILE_FILE = '.sidecarctl.yaml';
 /** Top-level keys that belong to other commands, not to settings. */
-const SECTIONS = ['lint'];
+const SECTIONS = ['lint', 'workloads'];
 
 export interface Profile {
   path: string;
