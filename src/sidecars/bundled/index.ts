@@ -1,5 +1,6 @@
 /** The bundled proxy sidecar: container, proxy.json (and the bundle itself unless --proxy-image), metrics annotations. */
 import { certificateSource } from '../mtls/index.js';
+import { mtlsNotes, trafficNotes } from '../traffic-notes.js';
 import { emptyContribution, type SidecarContribution, type WorkloadContext } from '../types.js';
 import { PROXY_CONFIG_FILE, renderBundledProxyConfig } from './config.js';
 import { BUNDLE_FILE, proxyBundle, proxyContainer } from './container.js';
@@ -15,7 +16,6 @@ export function bundledProxySidecar(ctx: WorkloadContext, configVolume: string):
     out.volumes.push(source.volume);
     (container.volumeMounts as unknown[]).push(source.volumeMount);
     out.objects.push(...source.objects);
-    out.notes.push(...source.notes);
   }
   out.containers.push(container);
   out.ports.push(s.adminPort, ...s.upstreams.map((u) => u.localPort));
@@ -23,8 +23,7 @@ export function bundledProxySidecar(ctx: WorkloadContext, configVolume: string):
   out.podAnnotations['prometheus.io/scrape'] = 'true';
   out.podAnnotations['prometheus.io/port'] = String(s.adminPort);
   out.podAnnotations['prometheus.io/path'] = '/metrics';
-  if (ctx.appPort !== undefined) out.notes.push(`inbound :${s.proxyPort} -> app :${ctx.appPort} (bundled proxy${s.mtls !== 'off' ? `, mTLS ${s.mtls}` : ''})`);
-  else out.notes.push('no app port found: no inbound listener (set --app-port or sidecarctl.io/app-port)');
-  for (const u of s.upstreams) out.notes.push(`outbound 127.0.0.1:${u.localPort} -> ${u.host}:${u.port}`);
+  out.notes.push(...trafficNotes(ctx));
+  if (source) out.notes.push(...mtlsNotes(ctx, source.identity), ...source.notes);
   return out;
 }

@@ -1,6 +1,7 @@
 /** The Envoy proxy sidecar: container, config file, metrics annotations. */
 import { drainSeconds } from '../hardening.js';
-import { certificateSource, peerIdentities } from '../mtls/index.js';
+import { certificateSource } from '../mtls/index.js';
+import { mtlsNotes, trafficNotes } from '../traffic-notes.js';
 import { emptyContribution, type SidecarContribution, type WorkloadContext } from '../types.js';
 import { ENVOY_CONFIG_FILE, ENVOY_METRICS_PORT, renderEnvoyConfig, sdsFiles } from './config.js';
 import { envoyContainer } from './container.js';
@@ -21,23 +22,8 @@ export function envoySidecar(ctx: WorkloadContext, configVolume: string): Sideca
   out.podAnnotations['prometheus.io/scrape'] = 'true';
   out.podAnnotations['prometheus.io/port'] = String(ENVOY_METRICS_PORT);
   out.podAnnotations['prometheus.io/path'] = '/stats/prometheus';
-  if (ctx.appPort !== undefined) out.notes.push(`inbound :${ctx.settings.proxyPort} -> app :${ctx.appPort}`);
-  else out.notes.push('no app port found: no inbound listener (set --app-port or sidecarctl.io/app-port)');
-  for (const u of ctx.settings.upstreams) {
-    const mtls = ctx.settings.upstreamMtls.some((m) => m.name === u.name) ? ' (mTLS)' : '';
-    out.notes.push(`outbound 127.0.0.1:${u.localPort} -> ${u.host}:${u.port}${mtls}`);
-  }
+  out.notes.push(...trafficNotes(ctx));
   if (certs) out.notes.push(...mtlsNotes(ctx, certs.identity), ...certs.notes);
   return out;
 }
 
-function mtlsNotes(ctx: WorkloadContext, identity: string): string[] {
-  const { mtls, proxyPort } = ctx.settings;
-  const notes = [`identity ${identity}`];
-  if (mtls === 'off' || ctx.appPort === undefined) return notes;
-  const peers = peerIdentities(ctx);
-  const who = peers.length > 0 ? peers.join(', ') : `any workload of trust domain ${ctx.settings.trustDomain}`;
-  if (mtls === 'strict') notes.push(`mTLS strict on :${proxyPort}: only ${who} (certificate from the CA); plaintext refused`);
-  else notes.push(`mTLS permissive on :${proxyPort}: TLS clients must be ${who}; plaintext still accepted (use strict once every client has mTLS)`);
-  return notes;
-}
