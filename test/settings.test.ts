@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
-import { parsePeerId, parseUpstream, parseUpstreamMtls } from '../src/settings/options.js';
+import { OPTIONS, parsePeerId, parseUpstream, parseUpstreamMtls } from '../src/settings/options.js';
 import { parseProfile } from '../src/settings/profile.js';
 import { resolveSettings } from '../src/settings/resolve.js';
 import { tokenBucket } from '../src/sidecars/envoy/config.js';
@@ -92,5 +93,14 @@ describe('settings', () => {
       expect((error as UserError).format()).toMatch(/^deploy\.yaml:7: /);
     }
     expect(() => resolveSettings([[{ key: 'allow-peer', value: 'a/b/c', file: 'deploy.yaml', line: 3 }]])).toThrow(/is not a peer identity/);
+  });
+});
+
+describe('README', () => {
+  it('documents every option as the option table defines it', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const o of OPTIONS) {
+      expect(readme, o.key).toContain(`| \`${o.flag}\` | ${o.description.replace(/\|/g, '\\|')} |`);
+    }
   });
 });

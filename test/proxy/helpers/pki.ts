@@ -2,7 +2,7 @@
  * Test certificates made with @peculiar/x509: a CA, a server certificate and client certificates
  * (valid, signed by another CA, with an unexpected SAN, expired). EC P-256 keeps it fast.
  */
-import './reflect-shim.js';
+import '../../../src/certs/reflect-shim.js';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
