@@ -273,6 +273,23 @@ export const FLUENT_BIT_PLUGINS: readonly FluentBitPluginSpec[] = [
     },
   },
   {
+    // docs pipeline/inputs/tcp — plugins/in_tcp/tcp.c config_map (+ listen/port shared props).
+    // format is a string in the config map; tcp_config.c accepts json or none and fails otherwise.
+    name: 'tcp',
+    kind: 'input',
+    doc: 'https://docs.fluentbit.io/manual/data-pipeline/inputs/tcp',
+    source: 'plugins/in_tcp/tcp.c',
+    network: true,
+    tls: true,
+    props: {
+      format: { type: 'enum', values: ['json', 'none'] },
+      separator: { type: 'string' },
+      chunk_size: { type: 'size' },
+      buffer_size: { type: 'size' },
+      source_address_key: { type: 'string' },
+    },
+  },
+  {
     // docs pipeline/filters/parser — plugins/filter_parser/filter_parser.c config_map
     name: 'parser',
     kind: 'filter',
@@ -556,7 +573,7 @@ export const FLUENT_BIT_PLUGINS: readonly FluentBitPluginSpec[] = [
 export const FLUENT_BIT_OTHER_PLUGINS: Readonly<Record<FluentBitPluginKind, readonly string[]>> = {
   input: [
     'cpu', 'mem', 'disk', 'netif', 'proc', 'kmsg', 'head', 'exec', 'random', 'stdin', 'serial',
-    'tcp', 'udp', 'http', 'syslog', 'systemd', 'mqtt', 'docker', 'docker_events', 'health',
+    'udp', 'http', 'syslog', 'systemd', 'mqtt', 'docker', 'docker_events', 'health',
     'kubernetes_events', 'node_exporter_metrics', 'prometheus_scrape', 'prometheus_remote_write',
     'prometheus_textfile', 'fluentbit_metrics', 'fluentbit_logs', 'opentelemetry', 'elasticsearch',
     'splunk', 'statsd', 'collectd', 'nginx_metrics', 'thermal', 'kafka', 'process_exporter_metrics',

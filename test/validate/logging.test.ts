@@ -766,3 +766,17 @@ describe('dry-run with the real agents', () => {
     },
   );
 });
+
+describe('Fluent Bit tcp input (the bundled proxy sends its access logs there)', () => {
+  const withTcp = (props: Record<string, unknown>) => ({
+    pipeline: { inputs: [{ name: 'tcp', listen: '127.0.0.1', port: 24225, tag: 'proxy.access', ...props }], outputs: [{ name: 'stdout', match: '*' }] },
+  });
+  it('accepts the properties of in_tcp', () => {
+    expect(validateFluentBitConfig(withTcp({ format: 'json', chunk_size: '32', buffer_size: '64' }))).toEqual([]);
+  });
+  it('rejects a property in_tcp does not have, and a format it does not know', () => {
+    const issues = validateFluentBitConfig(withTcp({ format: 'msgpack', buffer_max_size: '1MB' })).map((i) => i.message).join('\n');
+    expect(issues).toMatch(/buffer_max_size/);
+    expect(issues).toMatch(/msgpack/);
+  });
+});
