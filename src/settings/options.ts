@@ -3,6 +3,7 @@
  * its flag, help text, parser and JSON Schema. The CLI, the profile reader, the annotation reader and
  * the profile's JSON Schema are all generated from this table, so they cannot drift apart.
  */
+import { logDirectory } from './log-path.js';
 import type { LogOutput, Settings, Upstream, UpstreamMtls } from './types.js';
 import { isDnsLabel, isDnsSubdomain, parseDuration, parseInteger, parsePort } from '../units.js';
 
@@ -130,6 +131,7 @@ export const OPTIONS: OptionDef[] = [
     apply: (s, raw) => {
       const path = text(raw);
       if (!path.startsWith('/') || path.endsWith('/')) throw new Error(`"${path}" must be an absolute file glob like /var/log/app/*.log`);
+      logDirectory(path);
       s.logPath = path;
     },
   },

@@ -136,7 +136,7 @@ describe('logging config contents', () => {
 
   it('refuses a log path with characters the agents would expand', () => {
     const layer: SettingsLayer = [...flags('fluentd', 'stdout', 'none'), { key: 'log-path', value: '/var/log/app/#{x}.log', flag: '--log-path' }];
-    expect(() => inject(load(web), layer)).toThrow(/--log-path/);
+    expect(() => inject(load(web), layer)).toThrow(/--log-path: "\/var\/log\/app\/#{x}.log": use only/);
   });
 
   it('skips a Job whose plain-container sidecar would keep it running', () => {
@@ -171,5 +171,19 @@ describe('lint on logging output', () => {
     const findings = await lintSources([parseSource(web, swapped)], { profile: layer, config: emptyConfig(), rules: RULES });
     const line = swapped.split('\n').findIndex((l) => l.trim() === '@type elasticsearch') + 1;
     expect(findings.filter((f) => f.rule === 'fluentd-config').map((f) => f.line)).toEqual([line]);
+  });
+});
+
+describe('a bad log path in an annotation', () => {
+  it('is reported at the annotation line', () => {
+    const web = join(ROOT, 'fixtures', 'web.yaml');
+    const text = load(web).text.replace('sidecarctl.io/retries: "2"', 'sidecarctl.io/log-path: /var/log/*.log');
+    const line = text.split('\n').findIndex((l) => l.includes('sidecarctl.io/log-path')) + 1;
+    try {
+      inject(parseSource(web, text), flags('fluent-bit', 'stdout', 'none'));
+      expect.unreachable('inject should refuse the log path');
+    } catch (error) {
+      expect((error as UserError).format()).toBe(`${web}:${line}: log-path: "/var/log/*.log": the shared log volume would be mounted over /var/log and hide what the image keeps there; log to a directory of its own, like /var/log/app/*.log`);
+    }
   });
 });

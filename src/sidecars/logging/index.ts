@@ -3,7 +3,8 @@ import { UserError } from '../../errors.js';
 import { emptyContribution, type SidecarContribution, type WorkloadContext } from '../types.js';
 import { FLUENT_BIT_CONFIG_FILE, FLUENT_BIT_HTTP_PORT, fluentBitContainer, renderFluentBitConfig } from './fluent-bit.js';
 import { FLUENTD_CONFIG_FILE, FLUENTD_MONITOR_PORT, fluentdContainer, fluentdRuntime, fluentdVolumes, renderFluentdConfig } from './fluentd.js';
-import { LOG_VOLUME, logDirectory, logVolumes, proxyLogInput } from './shared.js';
+import { logDirectory } from '../../settings/log-path.js';
+import { LOG_VOLUME, logVolumes, proxyLogInput } from './shared.js';
 
 export { LOG_VOLUME } from './shared.js';
 

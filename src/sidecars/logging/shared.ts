@@ -2,8 +2,6 @@
  * What both log shippers share: where the app's logs live, the volumes that carry them, the pod
  * metadata every record gets, and the local port the proxy sends its access logs to.
  */
-import { posix } from 'node:path';
-import { UserError } from '../../errors.js';
 import type { LogOutput } from '../../settings/types.js';
 import type { Json, WorkloadContext } from '../types.js';
 
@@ -21,31 +19,6 @@ export const PROXY_JSON_LOG_PORT = 24225;
 export const PROXY_LOG_TAG = 'proxy.access';
 /** Tag prefix of the app's log lines. */
 export const APP_LOG_TAG = 'app';
-
-/** Directories an emptyDir must never hide in the app container. */
-const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/tmp', '/usr', '/var', '/var/log', '/var/lib', '/var/run', '/home'];
-
-/** Characters a log glob may use: no quoting, no `${`/`#{` (the agents would expand those). */
-const SAFE_GLOB = /^\/[A-Za-z0-9_.\-/*?[\]{},]+$/;
-
-/**
- * The directory the shared volume is mounted at: the glob's longest directory prefix without
- * wildcards (`/var/log/app/*.log` -> `/var/log/app`).
- */
-export function logDirectory(logPath: string): string {
-  if (!SAFE_GLOB.test(logPath) || logPath.includes('${') || logPath.includes('#{')) {
-    throw new UserError(`--log-path "${logPath}": use only letters, digits, / . _ - and the glob characters * ? [ ] { } ,`);
-  }
-  const parts = logPath.split('/');
-  const firstWild = parts.findIndex((p) => /[*?[\]{}]/.test(p));
-  // Without wildcards the path names one file: its directory is shared.
-  const dirParts = firstWild === -1 ? parts.slice(0, -1) : parts.slice(0, firstWild);
-  const dir = posix.normalize(dirParts.join('/') || '/');
-  if (SYSTEM_DIRS.includes(dir) || dir.startsWith('/etc/') || dir.startsWith('/proc/') || dir.startsWith('/sys/') || dir.startsWith('/dev/') || dir.startsWith(STATE_DIR)) {
-    throw new UserError(`--log-path "${logPath}": the shared log volume would be mounted over ${dir} and hide what the image keeps there; log to a directory of its own, like /var/log/app/*.log`);
-  }
-  return dir;
-}
 
 export function logVolumes(): Json[] {
   return [
