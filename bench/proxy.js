@@ -17,7 +17,12 @@
 //
 // Environment: BENCH_DURATION (seconds per wrk run, default 5), BENCH_ROUNDS (default 3),
 // BENCH_CONNECTIONS (default 50), BENCH_RATE (default 1000), BENCH_LATENCY_DURATION (seconds
-// per fixed-rate run, default 4), BENCH_KEEP=1 keeps the temp directory.
+// per fixed-rate run, default 4), BENCH_KEEP=1 keeps the temp directory, BENCH_EXTRA_BUNDLES=
+// "name=/path/bundle.mjs,..." adds prebuilt proxy bundles as further targets (e.g. a build of the
+// previous version, to compare old and new in the same session).
+//
+// Besides req/s, the table reports the CPU time each proxy process spent per request under wrk
+// (utime + stime from /proc): on a noisy shared machine that is steadier than req/s.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -116,6 +121,17 @@ http {
 `,
   );
   return file;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/PID/stat; null if unknown. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null;
+  }
 }
 
 /** Peak VmRSS (MB) of a process, sampled until stop() is called. */
@@ -224,11 +240,12 @@ backend backend
     console.error('  haproxy not installed: skipped');
   }
 
-  {
-    const bundle = join(dir, 'proxy-bundle.mjs');
-    execFileSync(process.execPath, [join(root, 'scripts/bundle-proxy.mjs'), bundle], { stdio: 'ignore' });
+  const extra = (process.env.BENCH_EXTRA_BUNDLES ?? '').split(',').filter(Boolean).map((e) => [e.slice(0, e.lastIndexOf('=')), e.slice(e.lastIndexOf('=') + 1)]);
+  const bundle = join(dir, 'proxy-bundle.mjs');
+  execFileSync(process.execPath, [join(root, 'scripts/bundle-proxy.mjs'), bundle], { stdio: 'ignore' });
+  for (const [name, file] of [...extra, ['sidecarctl proxy (node)', bundle]]) {
     const port = await freePort();
-    const config = join(dir, 'proxy.json');
+    const config = join(dir, `proxy-${port}.json`);
     writeFileSync(
       config,
       JSON.stringify({
@@ -239,9 +256,9 @@ backend backend
     );
     // Started as Dockerfile.proxy starts it (its ENTRYPOINT's V8 flags), access log on (as
     // deployed) and written to /dev/null.
-    const child = start('sidecarctl proxy', PROXY_CPU, process.execPath, [...proxyNodeFlags(), bundle, '--config', config]);
+    const child = start(name, PROXY_CPU, process.execPath, [...proxyNodeFlags(), resolve(file), '--config', config]);
     await waitForPort(port, child);
-    targets.push({ name: 'sidecarctl proxy (node)', port, pid: child.pid });
+    targets.push({ name, port, pid: child.pid });
   }
   return targets;
 }
@@ -257,12 +274,16 @@ async function measureAll(targets) {
     t.rps = [];
     t.latency = [];
     t.rss = 0;
+    t.cpuPerRequest = [];
     await wrk(t.url, 2); // warm-up (JIT, connection pools)
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) {
       const stopRss = t.pid ? rssSampler(t.pid) : () => 0;
+      const cpuBefore = t.pid ? cpuSeconds(t.pid) : null;
       const { rps, errors } = await wrk(t.url, DURATION);
+      const cpuAfter = t.pid ? cpuSeconds(t.pid) : null;
+      if (cpuBefore !== null && cpuAfter !== null && rps > 0) t.cpuPerRequest.push(((cpuAfter - cpuBefore) * 1e6) / (rps * DURATION));
       t.rss = Math.max(t.rss, stopRss());
       t.rps.push(rps);
       if (errors) t.errors = errors;
@@ -272,6 +293,7 @@ async function measureAll(targets) {
   }
   for (const t of targets) {
     t.medianRps = median(t.rps);
+    t.medianCpu = t.cpuPerRequest.length ? median(t.cpuPerRequest) : null;
     t.p50 = median(t.latency.map((l) => l.p50));
     t.p99 = median(t.latency.map((l) => l.p99));
     t.latencyErrors = t.latency.reduce((n, l) => n + l.errors, 0);
@@ -295,12 +317,12 @@ async function main() {
   const ours = targets.at(-1);
   const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
   const lines = [
-    `| target | req/s, wrk -t1 -c${CONNECTIONS} (median of ${ROUNDS}) | vs nginx | vs direct | p50 @${RATE} rps (ms) | p99 @${RATE} rps (ms) | p99 added vs direct (ms) | peak RSS (MB) |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    `| target | req/s, wrk -t1 -c${CONNECTIONS} (median of ${ROUNDS}) | vs nginx | vs direct | p50 @${RATE} rps (ms) | p99 @${RATE} rps (ms) | p99 added vs direct (ms) | peak RSS (MB) | CPU µs/request under wrk |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const t of targets) {
     lines.push(
-      `| ${t.name} | ${fmt(t.medianRps)}${t.errors ? ` (${t.errors})` : ''} | ${fmt(t.medianRps / nginx.medianRps, 2)}x | ${fmt(t.medianRps / direct.medianRps, 2)}x | ${fmt(t.p50, 3)} | ${fmt(t.p99, 3)} | ${t === direct ? '–' : fmt(t.p99 - direct.p99, 3)} | ${t.pid ? fmt(t.rss, 1) : '–'} |`,
+      `| ${t.name} | ${fmt(t.medianRps)}${t.errors ? ` (${t.errors})` : ''} | ${fmt(t.medianRps / nginx.medianRps, 2)}x | ${fmt(t.medianRps / direct.medianRps, 2)}x | ${fmt(t.p50, 3)} | ${fmt(t.p99, 3)} | ${t === direct ? '–' : fmt(t.p99 - direct.p99, 3)} | ${t.pid ? fmt(t.rss, 1) : '–'} | ${fmt(t.medianCpu, 1)} |`,
     );
   }
   console.log(lines.join('\n'));

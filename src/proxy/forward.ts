@@ -16,7 +16,8 @@
  * method unless the client opted in with `x-sidecarctl-retry: true`. Streamed bodies get exactly
  * one attempt. Nothing is retried once the response has started reaching the client.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AccessLog } from './accesslog.js';
 import { Admission, ADMISSION_REASON } from './breaker.js';
@@ -49,13 +50,40 @@ export interface ListenerState {
   draining: boolean;
 }
 
+/**
+ * The request as the listener's HTTP server presents it: what both node's IncomingMessage and
+ * h1server's H1Request provide (see frontend.ts for the switch between them).
+ */
+export interface InboundRequest extends EventEmitter {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly rawHeaders: string[];
+  readonly socket: Socket;
+  /** The whole body has been received. */
+  readonly complete: boolean;
+  readonly readableEnded: boolean;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+/** The response side, with raw header arrays (node's ServerResponse or h1server's H1Response). */
+export interface InboundResponse extends EventEmitter {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  readonly writableFinished: boolean;
+  writeHead(status: number, headers: string[]): unknown;
+  write(chunk: Buffer): boolean;
+  end(body?: string): unknown;
+  destroy(): unknown;
+}
+
 export const kExchange = Symbol('sidecarctl.exchange');
 
 type Tagged<T> = T & { [kExchange]?: Exchange | null };
 
 const EMPTY: string[] = [];
 
-export function handleRequest(state: ListenerState, req: IncomingMessage, res: ServerResponse): void {
+export function handleRequest(state: ListenerState, req: InboundRequest, res: InboundResponse): void {
   new Exchange(state, state.route, req, res).start();
 }
 
@@ -104,15 +132,15 @@ class Exchange implements RequestHead, CallSink {
   constructor(
     readonly state: ListenerState,
     readonly route: Route,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly req: InboundRequest,
+    readonly res: InboundResponse,
   ) {
     this.deadline = this.startedAt + route.config.timeouts.requestMs;
   }
 
   start(): void {
     const { req, res, route, state } = this;
-    (res as Tagged<ServerResponse>)[kExchange] = this;
+    (res as Tagged<InboundResponse>)[kExchange] = this;
     res.on('close', onResponseClose);
     state.budget.activeRequests++;
 
@@ -133,6 +161,7 @@ class Exchange implements RequestHead, CallSink {
       return this.local(400, 'absolute-form-rejected');
     }
     if (this.duplicateHost) return this.local(400, 'duplicate-host');
+    // Our server (h1server.ts) answers 431 itself; with node's server (frontend.ts switch),
     // maxHeadersCount is set one above the limit, so that node keeps one extra header and an
     // oversized request shows (node would otherwise silently drop the extra headers).
     if (req.rawHeaders.length > route.config.limits.maxHeaders * 2) return this.local(431, 'too-many-headers');
@@ -169,13 +198,13 @@ class Exchange implements RequestHead, CallSink {
       // Small body and retries wanted: read it all first so every attempt can send it.
       this.replayable = true;
       this.chunks = [];
-      (req as Tagged<IncomingMessage>)[kExchange] = this;
+      (req as Tagged<InboundRequest>)[kExchange] = this;
       req.on('data', onBufferedBodyData);
       req.on('end', onBufferedBodyEnd);
       this.arm(this.deadline - this.startedAt, onDeadline);
     } else {
       this.streaming = true;
-      (req as Tagged<IncomingMessage>)[kExchange] = this;
+      (req as Tagged<InboundRequest>)[kExchange] = this;
       req.on('data', onStreamedBodyData);
       req.on('end', onStreamedBodyEnd);
       this.attempt();
@@ -221,7 +250,7 @@ class Exchange implements RequestHead, CallSink {
     try {
       this.res.writeHead(status, responseHeaders(rawHeaders, false, this.state.draining));
     } catch {
-      // node refuses something the upstream sent (it validates status and header values)
+      // the server refuses something the upstream sent (an invalid status)
       this.abandonAttempt();
       this.local(502, 'upstream-invalid-response');
       return;
@@ -399,21 +428,21 @@ const EMPTY_BODY = Buffer.alloc(0);
 // kExchange) and timers (the Exchange is the argument)
 // ---------------------------------------------------------------------------------------------
 
-function onResponseDrain(this: Tagged<ServerResponse>): void {
+function onResponseDrain(this: Tagged<InboundResponse>): void {
   this[kExchange]?.call?.resume();
 }
 
-function onResponseClose(this: Tagged<ServerResponse>): void {
+function onResponseClose(this: Tagged<InboundResponse>): void {
   this[kExchange]?.finish();
 }
 
-function onBufferedBodyData(this: Tagged<IncomingMessage>, chunk: Buffer): void {
+function onBufferedBodyData(this: Tagged<InboundRequest>, chunk: Buffer): void {
   const ex = this[kExchange]!;
   ex.bytesReceived += chunk.length;
   ex.chunks?.push(chunk);
 }
 
-function onBufferedBodyEnd(this: Tagged<IncomingMessage>): void {
+function onBufferedBodyEnd(this: Tagged<InboundRequest>): void {
   const ex = this[kExchange]!;
   if (ex.responding || ex.chunks === null || ex.res.destroyed) return;
   ex.body = Buffer.concat(ex.chunks, ex.bytesReceived);
@@ -422,7 +451,7 @@ function onBufferedBodyEnd(this: Tagged<IncomingMessage>): void {
   ex.attempt();
 }
 
-function onStreamedBodyData(this: Tagged<IncomingMessage>, chunk: Buffer): void {
+function onStreamedBodyData(this: Tagged<InboundRequest>, chunk: Buffer): void {
   const ex = this[kExchange]!;
   ex.bytesReceived += chunk.length;
   const maxBody = ex.route.config.limits.maxBodyBytes;
@@ -437,7 +466,7 @@ function onStreamedBodyData(this: Tagged<IncomingMessage>, chunk: Buffer): void 
   if (!call.write(chunk)) this.pause(); // resumed by onRequestDrain
 }
 
-function onStreamedBodyEnd(this: Tagged<IncomingMessage>): void {
+function onStreamedBodyEnd(this: Tagged<InboundRequest>): void {
   this[kExchange]!.call?.end();
 }
 

@@ -3,16 +3,17 @@
  *
  * Why not node's http client: per request it builds a ClientRequest, goes through the Agent and
  * an IncomingMessage stream; in profiles that machinery was the largest single cost of the proxy.
- * Requests from clients are still parsed by node's own (llhttp) server parser, which is where
- * hostile input comes from; this parser reads answers from the app or an upstream service, and is
- * strict anyway: anything it does not understand is an error (the proxy answers 502 and drops the
- * connection), never a guess.
+ * Requests from clients, where hostile input comes from, are parsed by h1request.ts; this parser
+ * reads answers from the app or an upstream service, and is strict anyway: anything it does not
+ * understand is an error (the proxy answers 502 and drops the connection), never a guess.
  *
  * Framing rules: 1xx responses are skipped; HEAD responses and 204/304 have no body;
  * Transfer-Encoding ending in chunked is decoded; Transfer-Encoding without chunked, or neither
  * header, means the body ends when the connection closes; otherwise Content-Length (digits only,
  * duplicates must agree). Trailers are read and dropped.
  */
+
+import { ChunkedDecoder, ChunkedError, CRLFCRLF, isDigit, isFieldValue, parseContentLength, TOKEN_CHARS } from './h1common.js';
 
 export class ParseError extends Error {
   readonly code = 'ERR_UPSTREAM_PARSE';
@@ -28,25 +29,10 @@ export interface ResponseHandler {
 const enum State {
   Head,
   Fixed,
-  ChunkSize,
-  ChunkData,
-  ChunkDataEnd,
-  Trailers,
+  Chunked,
   UntilClose,
   Done,
 }
-
-const CRLF = Buffer.from('\r\n');
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-/** 1 for the characters allowed in a header name (RFC 9110 tchar). */
-const TOKEN_CHARS = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[c.charCodeAt(0)] = 1;
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-const MAX_CHUNK_LINE = 1024;
-const MAX_TRAILER_BYTES = 16 * 1024;
 
 export class ResponseParser {
   private state = State.Done;
@@ -54,13 +40,15 @@ export class ResponseParser {
   /** Bytes kept between chunks: an unfinished head, chunk-size line or trailer section. */
   private pending: Buffer | null = null;
   private remaining = 0;
-  private trailerBytes = 0;
+  private readonly chunked: ChunkedDecoder;
   keepAlive = false;
 
   constructor(
     private readonly maxHeaderBytes: number,
     private readonly handler: ResponseHandler,
-  ) {}
+  ) {
+    this.chunked = new ChunkedDecoder(false, (chunk) => handler.onBody(chunk));
+  }
 
   /** Expect the response to a new request. HEAD responses never have a body. */
   start(method: string): void {
@@ -109,49 +97,20 @@ export class ResponseParser {
           this.handler.onBody(buf.subarray(pos, (pos += n)));
           break;
         }
-        case State.ChunkSize: {
-          const end = buf.indexOf(CRLF, pos);
-          if (end < 0) {
-            if (buf.length - pos > MAX_CHUNK_LINE) throw new ParseError('chunk size line too long');
+        case State.Chunked: {
+          let next: number;
+          try {
+            next = this.chunked.step(buf, pos);
+          } catch (err) {
+            if (err instanceof ChunkedError) throw new ParseError(err.message);
+            throw err;
+          }
+          if (this.chunked.done) this.state = State.Done;
+          else if (next === pos) {
             this.pending = buf.subarray(pos);
             return;
           }
-          const size = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[^\r\n]*)?$/.exec(buf.toString('latin1', pos, end));
-          if (!size) throw new ParseError('invalid chunk size');
-          pos = end + 2;
-          this.remaining = parseInt(size[1]!, 16);
-          this.state = this.remaining === 0 ? State.Trailers : State.ChunkData;
-          this.trailerBytes = 0;
-          break;
-        }
-        case State.ChunkData: {
-          const n = Math.min(this.remaining, buf.length - pos);
-          this.remaining -= n;
-          if (this.remaining === 0) this.state = State.ChunkDataEnd;
-          this.handler.onBody(buf.subarray(pos, (pos += n)));
-          break;
-        }
-        case State.ChunkDataEnd: {
-          if (buf.length - pos < 2) {
-            this.pending = buf.subarray(pos);
-            return;
-          }
-          if (buf[pos] !== 0x0d || buf[pos + 1] !== 0x0a) throw new ParseError('missing CRLF after chunk data');
-          pos += 2;
-          this.state = State.ChunkSize;
-          break;
-        }
-        case State.Trailers: {
-          const end = buf.indexOf(CRLF, pos);
-          const lineBytes = (end < 0 ? buf.length : end + 2) - pos;
-          if ((this.trailerBytes += lineBytes) > MAX_TRAILER_BYTES) throw new ParseError('trailers too large');
-          if (end < 0) {
-            this.trailerBytes -= lineBytes; // counted again when the line completes
-            this.pending = buf.subarray(pos);
-            return;
-          }
-          if (end === pos) this.state = State.Done; // the empty line ending the trailer section
-          pos = end + 2;
+          pos = next;
           break;
         }
         case State.UntilClose: {
@@ -218,10 +177,7 @@ export class ResponseParser {
       }
       const name = head.slice(pos, colon);
       const value = head.slice(colon + 1, end).trim();
-      for (let i = 0; i < value.length; i++) {
-        const c = value.charCodeAt(i);
-        if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ParseError('invalid header value');
-      }
+      if (!isFieldValue(value)) throw new ParseError('invalid header value');
       pos = end + 2;
       raw.push(name, value);
       switch (name.length) {
@@ -234,8 +190,8 @@ export class ResponseParser {
           break;
         case 14:
           if (name.toLowerCase() === 'content-length') {
-            if (!/^\d{1,15}$/.test(value)) throw new ParseError('invalid content-length');
-            const n = Number(value);
+            const n = parseContentLength(value);
+            if (n < 0) throw new ParseError('invalid content-length');
             if (contentLength >= 0 && contentLength !== n) throw new ParseError('conflicting content-length');
             contentLength = n;
           }
@@ -262,7 +218,8 @@ export class ResponseParser {
       // Transfer-Encoding overrides Content-Length; such a message must not reuse the connection
       // (RFC 9112 §6.3), and without chunked the body runs until the connection closes.
       if (contentLength >= 0) keepAlive = false;
-      this.state = chunked ? State.ChunkSize : State.UntilClose;
+      if (chunked) this.chunked.reset();
+      this.state = chunked ? State.Chunked : State.UntilClose;
       if (!chunked) keepAlive = false;
     } else if (contentLength >= 0) {
       this.remaining = contentLength;

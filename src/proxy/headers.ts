@@ -181,7 +181,7 @@ export function scanRequestHeaders(
         out.push(name, hostRewrite ?? value);
         break;
       case Kind.ContentLength:
-        // node's parser already rejected malformed or conflicting lengths (and CL with TE)
+        // the request parser already rejected malformed or repeated lengths (and CL with TE)
         contentLength = Number(value);
         out.push(name, value);
         break;

@@ -1,8 +1,9 @@
 /**
  * A listener: one bound port (inbound, or one outbound upstream) and the HTTP servers behind it.
  *
- * Layout: a plain net.Server owns the port and hands each accepted socket to a "frontend", an
- * http.Server and/or https.Server that never listen themselves. This split is what lets
+ * Layout: a plain net.Server owns the port and hands each accepted socket to a "frontend"
+ * (frontend.ts: our HTTP/1.1 server, or node's http/https servers), which never listens itself.
+ * This split is what lets
  * - permissive mTLS serve TLS and plaintext on one port (peek at the first byte: 0x16 is a TLS
  *   handshake record, anything else is plaintext HTTP), and
  * - a config reload change the TLS mode or header limits without rebinding the port: new
@@ -12,19 +13,18 @@
  * live in `route`, an immutable object swapped on reload: each request keeps the route it started
  * with, so in-flight requests are never affected by a reload.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import https from 'node:https';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AccessLog } from './accesslog.js';
 import type { MtlsMode, ResolvedListenerConfig } from './config.js';
-import { handleRequest, kExchange, type ListenerState, type Route } from './forward.js';
+import { handleRequest, kExchange, type InboundRequest, type InboundResponse, type ListenerState, type Route } from './forward.js';
+import { createFrontend, type Frontend, type FrontendHooks } from './frontend.js';
 import type { EventLog } from './log.js';
 import type { ListenerMetrics, Metrics } from './metrics.js';
 import { TokenBucket } from './ratelimit.js';
 import { RetryBudget, RetryPolicy } from './retry.js';
-import { CertificateSource, MIN_TLS_VERSION, peerAllowed, type TlsMaterial } from './tls.js';
+import { CertificateSource, peerAllowed, type TlsMaterial } from './tls.js';
 import { handleUpgrade } from './upgrade.js';
 import { Upstream } from './upstream.js';
 import type { WatchOptions } from './watch.js';
@@ -34,14 +34,6 @@ export interface ListenerContext {
   metrics: Metrics;
   accessLog: AccessLog;
   watch?: WatchOptions;
-}
-
-/** The HTTP servers for one TLS mode and header size limit (both fixed when a server is created). */
-interface Frontend {
-  mode: MtlsMode;
-  maxHeaderBytes: number;
-  http: http.Server | null;
-  https: https.Server | null;
 }
 
 export interface PreparedUpdate {
@@ -66,8 +58,12 @@ export class Listener implements ListenerState {
   private certs: CertificateSource | null;
   private readonly server: net.Server;
   private readonly sockets = new Set<Socket>();
-  private readonly onRequest = (req: IncomingMessage, res: ServerResponse) => handleRequest(this, req, res);
-  private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(this, req, socket, head);
+  private readonly hooks: FrontendHooks = {
+    onRequest: (req: InboundRequest, res: InboundResponse) => handleRequest(this, req, res),
+    onUpgrade: (req: InboundRequest, socket: Duplex, head: Buffer) => handleUpgrade(this, req, socket, head),
+    checkPeer: (socket: TLSSocket) => this.checkPeer(socket),
+    onIdle: onIdleTimeout,
+  };
 
   private constructor(
     route: Route,
@@ -80,7 +76,7 @@ export class Listener implements ListenerState {
     this.metrics = ctx.metrics.listener(this.name);
     this.metrics.activeRequests = () => this.budget.activeRequests;
     this.accessLog = ctx.accessLog;
-    this.frontend = this.createFrontend(route.config, certs?.material ?? null);
+    this.frontend = createFrontend(route.config, certs?.material ?? null, this.hooks);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
   }
 
@@ -155,11 +151,11 @@ export class Listener implements ListenerState {
     const mode: MtlsMode = next.mtls?.mode ?? 'off';
     if (mode !== fe.mode || next.limits.maxHeaderBytes !== fe.maxHeaderBytes) {
       // Fixed at server creation: new connections go to a new frontend, the old one winds down.
-      this.frontend = this.createFrontend(next, certs?.material ?? null);
-      retireFrontend(fe);
+      this.frontend = createFrontend(next, certs?.material ?? null, this.hooks);
+      fe.retire();
       this.retired.push(fe);
     } else {
-      applyServerSettings([fe.http, fe.https], next);
+      fe.update(next);
       if (certs && certs !== this.certs) this.useCertificates(certs.material);
     }
     if (certs !== this.certs) {
@@ -178,22 +174,16 @@ export class Listener implements ListenerState {
   async drain(deadline: number): Promise<void> {
     this.draining = true;
     this.server.close();
-    retireFrontend(this.frontend);
+    this.frontend.retire();
     const frontends = [this.frontend, ...this.retired];
     while (this.sockets.size > 0 && performance.now() < deadline) {
-      for (const fe of frontends) {
-        fe.http?.closeIdleConnections();
-        fe.https?.closeIdleConnections();
-      }
+      for (const fe of frontends) fe.closeIdleConnections();
       await new Promise((r) => setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - performance.now()))));
     }
     for (const socket of this.sockets) socket.destroy();
     this.certs?.close();
     this.route.upstream.destroy();
-    for (const fe of frontends) {
-      fe.http?.close(); // stops node's connection-checking interval
-      fe.https?.close();
-    }
+    for (const fe of frontends) fe.close();
   }
 
   private listen(address: string, port: number): Promise<void> {
@@ -217,8 +207,8 @@ export class Listener implements ListenerState {
       metrics.activeConnections--;
     });
     const fe = this.frontend;
-    if (fe.mode === 'off') fe.http!.emit('connection', socket);
-    else if (fe.mode === 'strict') fe.https!.emit('connection', socket);
+    if (fe.mode === 'off') fe.plain(socket);
+    else if (fe.mode === 'strict') fe.secure(socket);
     else this.sniff(socket, fe);
   }
 
@@ -234,56 +224,13 @@ export class Listener implements ListenerState {
       socket.unshift(chunk);
       if (chunk[0] === FIRST_TLS_BYTE) {
         // The TLS socket takes over the stream and first drains what is buffered in it.
-        fe.https!.emit('connection', socket);
+        fe.secure(socket);
       } else {
-        fe.http!.emit('connection', socket);
+        fe.plain(socket);
         socket.resume(); // delivers the unshifted chunk to the HTTP parser
       }
     });
     socket.once('close', () => clearTimeout(timer));
-  }
-
-  private createFrontend(config: ResolvedListenerConfig, material: TlsMaterial | null): Frontend {
-    const mode: MtlsMode = config.mtls?.mode ?? 'off';
-    const { timeouts, limits } = config;
-    const options: http.ServerOptions = {
-      maxHeaderSize: limits.maxHeaderBytes,
-      headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
-      requestTimeout: timeouts.requestMs,
-      keepAliveTimeout: timeouts.idleMs,
-      // headersTimeout/requestTimeout are enforced by a periodic sweep (node default: every 30 s).
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(timeouts.headersMs / 2))),
-      requireHostHeader: true,
-      insecureHTTPParser: false,
-      noDelay: true,
-    };
-    const fe: Frontend = { mode, maxHeaderBytes: limits.maxHeaderBytes, http: null, https: null };
-    if (mode !== 'strict') fe.http = this.setupServer(http.createServer(options), config);
-    if (mode !== 'off') {
-      const server = https.createServer({
-        ...options,
-        ...material,
-        requestCert: true,
-        rejectUnauthorized: true,
-        minVersion: MIN_TLS_VERSION,
-        handshakeTimeout: timeouts.headersMs,
-      });
-      server.prependListener('secureConnection', (socket: TLSSocket) => this.checkPeer(socket));
-      fe.https = this.setupServer(server, config);
-    }
-    return fe;
-  }
-
-  private setupServer<S extends http.Server>(server: S, config: ResolvedListenerConfig): S {
-    applyServerSettings([server], config);
-    server.on('request', this.onRequest);
-    server.on('upgrade', this.onUpgrade);
-    server.on('connect', onConnectMethod);
-    server.on('timeout', onIdleTimeout);
-    // The servers never listen (the net.Server owns the port), but node only starts tracking
-    // connections for headersTimeout, requestTimeout and closeIdleConnections() on 'listening'.
-    server.emit('listening');
-    return server;
   }
 
   private checkPeer(socket: TLSSocket): void {
@@ -298,44 +245,8 @@ export class Listener implements ListenerState {
   }
 
   private useCertificates(material: TlsMaterial): void {
-    this.frontend.https?.setSecureContext({ ...material, minVersion: MIN_TLS_VERSION });
+    this.frontend.useCertificates(material);
   }
-}
-
-/** Settings node reads from the server object at run time (no need for a new server). */
-function applyServerSettings(servers: (http.Server | null)[], config: ResolvedListenerConfig): void {
-  const { timeouts, limits } = config;
-  for (const server of servers) {
-    if (!server) continue;
-    server.headersTimeout = Math.min(timeouts.headersMs, timeouts.requestMs);
-    server.requestTimeout = timeouts.requestMs;
-    server.keepAliveTimeout = timeouts.idleMs;
-    server.timeout = timeouts.idleMs;
-    // One above the limit: node silently drops headers beyond maxHeadersCount, so the request
-    // handler sees one extra header and answers 431 (see forward.ts).
-    server.maxHeadersCount = limits.maxHeaders + 1;
-  }
-}
-
-/**
- * Makes a frontend wind down: every further response asks the client to close the connection
- * (node's maxRequestsPerSocket mechanism), and idle connections are closed.
- */
-function retireFrontend(fe: Frontend): void {
-  for (const server of [fe.http, fe.https]) {
-    if (!server) continue;
-    server.maxRequestsPerSocket = 1;
-    server.closeIdleConnections();
-  }
-  // Connections that were busy become idle later; sweep a few times (unref'd: never keeps the
-  // process alive).
-  let sweeps = 0;
-  const sweep = setInterval(() => {
-    fe.http?.closeIdleConnections();
-    fe.https?.closeIdleConnections();
-    if (++sweeps >= 600) clearInterval(sweep);
-  }, 1000);
-  sweep.unref();
 }
 
 /**
@@ -344,14 +255,9 @@ function retireFrontend(fe: Frontend): void {
  * otherwise a silent connection (stalled body, client not reading) is closed.
  */
 function onIdleTimeout(socket: Socket): void {
-  const ex = (socket as Socket & { [kExchange]?: { awaitingUpstream: boolean; req: IncomingMessage } | null })[kExchange];
+  const ex = (socket as Socket & { [kExchange]?: { awaitingUpstream: boolean; req: InboundRequest } | null })[kExchange];
   if (ex && ex.awaitingUpstream && ex.req.complete) return;
   socket.destroy();
-}
-
-/** CONNECT would turn the proxy into an open tunnel: refused on every listener. */
-function onConnectMethod(_req: IncomingMessage, socket: Duplex): void {
-  socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', () => socket.destroy());
 }
 
 /** Builds the route for a config, reusing the previous route's pool and rate limiter if unchanged. */

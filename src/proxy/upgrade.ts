@@ -6,13 +6,13 @@
  * keep-alive pool). Rate limiting and an open circuit apply as for other requests; the tunnel is
  * closed after `idleMs` without traffic in either direction.
  */
-import { STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type ClientRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { responseHeaders, scanRequestHeaders, type RequestHead } from './headers.js';
-import type { ListenerState } from './forward.js';
+import type { InboundRequest, ListenerState } from './forward.js';
 
-export function handleUpgrade(state: ListenerState, req: IncomingMessage, client: Duplex, head: Buffer): void {
+export function handleUpgrade(state: ListenerState, req: InboundRequest, client: Duplex, head: Buffer): void {
   const route = state.route;
   const config = route.config;
   const startedAt = performance.now();

@@ -1,0 +1,236 @@
+/**
+ * Frontends: the HTTP servers behind a listener's port, for one TLS mode. The listener's
+ * net.Server accepts sockets and hands each to its current frontend (plaintext, or TLS; in
+ * permissive mode after sniffing the first byte), which never listens itself.
+ *
+ * Two implementations behind one switch (SERVER_IMPLEMENTATION):
+ * - `lean` (h1server.ts): our own HTTP/1.1 server and strict request parser on the raw sockets;
+ * - `node`: node's http/https servers, as before, kept so that the choice can be flipped back.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls, { type TLSSocket } from 'node:tls';
+import type { MtlsMode, ResolvedListenerConfig } from './config.js';
+import type { InboundRequest, InboundResponse } from './forward.js';
+import { H1Server, type H1Settings } from './h1server.js';
+import { MIN_TLS_VERSION, type TlsMaterial } from './tls.js';
+
+/** Which HTTP server the listeners use. */
+export const SERVER_IMPLEMENTATION: 'lean' | 'node' = 'lean';
+
+export interface FrontendHooks {
+  onRequest(req: InboundRequest, res: InboundResponse): void;
+  onUpgrade(req: InboundRequest, socket: Duplex, head: Buffer): void;
+  /** A TLS client finished its handshake: destroy the socket to refuse the peer. */
+  checkPeer(socket: TLSSocket): void;
+  /** A connection idle for idleMs during a request: destroy it unless it is legitimately waiting. */
+  onIdle(socket: Socket): void;
+}
+
+export interface Frontend {
+  readonly mode: MtlsMode;
+  readonly maxHeaderBytes: number;
+  /** Serves a plaintext socket. */
+  plain(socket: Socket): void;
+  /** Serves a socket that starts with a TLS handshake. */
+  secure(socket: Socket): void;
+  /** Timeouts and limits that can change without a new frontend. */
+  update(config: ResolvedListenerConfig): void;
+  useCertificates(material: TlsMaterial): void;
+  /** Further responses close their connections; idle connections are closed. */
+  retire(): void;
+  closeIdleConnections(): void;
+  /** Releases timers; connections still open are not touched. */
+  close(): void;
+}
+
+export function createFrontend(config: ResolvedListenerConfig, material: TlsMaterial | null, hooks: FrontendHooks): Frontend {
+  return SERVER_IMPLEMENTATION === 'lean' ? new LeanFrontend(config, material, hooks) : new NodeFrontend(config, material, hooks);
+}
+
+/** TLS server options shared by both implementations: client certificates required, TLS 1.2+. */
+function tlsOptions(config: ResolvedListenerConfig, material: TlsMaterial | null): tls.TlsOptions {
+  return {
+    ...material,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: MIN_TLS_VERSION,
+    handshakeTimeout: config.timeouts.headersMs,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class LeanFrontend implements Frontend {
+  readonly mode: MtlsMode;
+  readonly maxHeaderBytes: number;
+  private readonly server: H1Server;
+  private readonly tls: tls.Server | null = null;
+
+  constructor(config: ResolvedListenerConfig, material: TlsMaterial | null, hooks: FrontendHooks) {
+    this.mode = config.mtls?.mode ?? 'off';
+    this.maxHeaderBytes = config.limits.maxHeaderBytes;
+    this.server = new H1Server(leanSettings(config), {
+      onRequest: hooks.onRequest,
+      onUpgrade: hooks.onUpgrade,
+      onConnect: refuseConnect,
+      onIdle: hooks.onIdle,
+    });
+    if (this.mode !== 'off') {
+      const server = tls.createServer(tlsOptions(config, material));
+      server.on('secureConnection', (socket: TLSSocket) => {
+        hooks.checkPeer(socket);
+        if (!socket.destroyed) this.server.handle(socket);
+      });
+      // Failed handshakes: node destroys the socket when nobody listens; nothing else to do.
+      this.tls = server;
+    }
+  }
+
+  plain(socket: Socket): void {
+    this.server.handle(socket);
+  }
+
+  secure(socket: Socket): void {
+    this.tls!.emit('connection', socket);
+  }
+
+  update(config: ResolvedListenerConfig): void {
+    this.server.update(leanSettings(config));
+  }
+
+  useCertificates(material: TlsMaterial): void {
+    this.tls?.setSecureContext({ ...material, minVersion: MIN_TLS_VERSION });
+  }
+
+  retire(): void {
+    this.server.retire();
+  }
+
+  closeIdleConnections(): void {
+    this.server.closeIdleConnections();
+  }
+
+  close(): void {
+    this.server.close();
+  }
+}
+
+function leanSettings(config: ResolvedListenerConfig): H1Settings {
+  const { timeouts, limits } = config;
+  return {
+    maxHeaderBytes: limits.maxHeaderBytes,
+    maxHeaders: limits.maxHeaders,
+    headersTimeoutMs: Math.min(timeouts.headersMs, timeouts.requestMs),
+    requestTimeoutMs: timeouts.requestMs,
+    keepAliveTimeoutMs: timeouts.idleMs,
+    idleTimeoutMs: timeouts.idleMs,
+  };
+}
+
+/** CONNECT would turn the proxy into an open tunnel: refused on every listener. */
+function refuseConnect(_req: unknown, socket: Duplex): void {
+  socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', () => socket.destroy());
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** node's http/https servers (the previous implementation). */
+class NodeFrontend implements Frontend {
+  readonly mode: MtlsMode;
+  readonly maxHeaderBytes: number;
+  private readonly http: http.Server | null = null;
+  private readonly https: https.Server | null = null;
+  private sweep: NodeJS.Timeout | null = null;
+
+  constructor(config: ResolvedListenerConfig, material: TlsMaterial | null, hooks: FrontendHooks) {
+    this.mode = config.mtls?.mode ?? 'off';
+    this.maxHeaderBytes = config.limits.maxHeaderBytes;
+    const { timeouts, limits } = config;
+    const options: http.ServerOptions = {
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.idleMs,
+      // headersTimeout/requestTimeout are enforced by a periodic sweep (node default: every 30 s).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(timeouts.headersMs / 2))),
+      requireHostHeader: true,
+      insecureHTTPParser: false,
+      noDelay: true,
+    };
+    if (this.mode !== 'strict') this.http = this.setup(http.createServer(options), config, hooks);
+    if (this.mode !== 'off') {
+      const server = https.createServer({ ...options, ...tlsOptions(config, material) });
+      server.prependListener('secureConnection', (socket: TLSSocket) => hooks.checkPeer(socket));
+      this.https = this.setup(server, config, hooks);
+    }
+  }
+
+  private setup<S extends http.Server>(server: S, config: ResolvedListenerConfig, hooks: FrontendHooks): S {
+    applyServerSettings(server, config);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => hooks.onRequest(req, res));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => hooks.onUpgrade(req, socket, head));
+    server.on('connect', refuseConnect);
+    server.on('timeout', hooks.onIdle);
+    // The servers never listen (the net.Server owns the port), but node only starts tracking
+    // connections for headersTimeout, requestTimeout and closeIdleConnections() on 'listening'.
+    server.emit('listening');
+    return server;
+  }
+
+  plain(socket: Socket): void {
+    this.http!.emit('connection', socket);
+  }
+
+  secure(socket: Socket): void {
+    this.https!.emit('connection', socket);
+  }
+
+  update(config: ResolvedListenerConfig): void {
+    if (this.http) applyServerSettings(this.http, config);
+    if (this.https) applyServerSettings(this.https, config);
+  }
+
+  useCertificates(material: TlsMaterial): void {
+    this.https?.setSecureContext({ ...material, minVersion: MIN_TLS_VERSION });
+  }
+
+  /** node's maxRequestsPerSocket mechanism: every further response asks the client to close. */
+  retire(): void {
+    for (const server of [this.http, this.https]) if (server) server.maxRequestsPerSocket = 1;
+    this.closeIdleConnections();
+    // Connections that were busy become idle later; sweep a few times (unref'd: never keeps the
+    // process alive).
+    let sweeps = 0;
+    this.sweep = setInterval(() => {
+      this.closeIdleConnections();
+      if (++sweeps >= 600 && this.sweep) clearInterval(this.sweep);
+    }, 1000);
+    this.sweep.unref();
+  }
+
+  closeIdleConnections(): void {
+    this.http?.closeIdleConnections();
+    this.https?.closeIdleConnections();
+  }
+
+  close(): void {
+    if (this.sweep) clearInterval(this.sweep);
+    this.http?.close(); // stops node's connection-checking interval
+    this.https?.close();
+  }
+}
+
+/** Settings node reads from the server object at run time (no need for a new server). */
+function applyServerSettings(server: http.Server, config: ResolvedListenerConfig): void {
+  const { timeouts, limits } = config;
+  server.headersTimeout = Math.min(timeouts.headersMs, timeouts.requestMs);
+  server.requestTimeout = timeouts.requestMs;
+  server.keepAliveTimeout = timeouts.idleMs;
+  server.timeout = timeouts.idleMs;
+  // One above the limit: node silently drops headers beyond maxHeadersCount, so the request
+  // handler sees one extra header and answers 431 (see forward.ts).
+  server.maxHeadersCount = limits.maxHeaders + 1;
+}
