@@ -2,19 +2,31 @@
  * Sidecar config files are rendered from Handlebars templates in `templates/` (a user's `--templates DIR`
  * overrides them file by file). Values go in through the `json` helper, whose output is valid YAML and
  * JSON, never through plain `{{x}}`: no HTML escaping, no quoting mistakes. The rendered text is parsed
- * back before use, so a broken template fails here and not in a pod.
+ * back, so a broken template fails here and not in a pod.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
 import Handlebars from 'handlebars';
 import { parse } from 'yaml';
 import { UserError } from './errors.js';
+import { PACKAGE_ROOT } from './package-root.js';
 
-export const BUNDLED_TEMPLATES = fileURLToPath(new URL('../templates/', import.meta.url));
+export const BUNDLED_TEMPLATES = join(PACKAGE_ROOT, 'templates') + sep;
+
+/**
+ * Parsing every rendered config back costs more than the rest of inject together (a thousand
+ * workloads, a thousand Envoy configs). Our bundled templates insert values only through `json` and
+ * only in value positions, where a JSON text is always exactly one YAML value (test/fuzz/templates
+ * checks that premise); whether such a text parses depends on the template alone, and every branch
+ * of the bundled templates is parsed and validated by the tests. So their output is parsed only when
+ * a caller reads the value. A user's `--templates` promise nothing of the kind: parsed every time.
+ */
+function json(value: unknown): string {
+  return JSON.stringify(value ?? null);
+}
 
 const engine = Handlebars.create();
-engine.registerHelper('json', (value: unknown) => JSON.stringify(value ?? null));
+engine.registerHelper('json', json);
 engine.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 // Handlebars passes its options object last; join the real arguments.
 engine.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
@@ -31,7 +43,10 @@ function templatePath(name: string, overrideDir?: string): string {
 
 /** Render a template to text. `strict`: a reference to a missing value is an error, not "". */
 export function renderTemplate(name: string, data: object, overrideDir?: string): string {
-  const path = templatePath(name, overrideDir);
+  return render(templatePath(name, overrideDir), data);
+}
+
+function render(path: string, data: object): string {
   let template = compiled.get(path);
   if (!template) {
     template = engine.compile(readFileSync(path, 'utf8'), { noEscape: true, strict: true });
@@ -44,14 +59,28 @@ export function renderTemplate(name: string, data: object, overrideDir?: string)
   }
 }
 
-/** Render a YAML template and parse it back; returns both the text and the parsed value. */
+/** Render a YAML template and parse it back (for bundled templates: when the value is first read). */
 export function renderYamlTemplate(name: string, data: object, overrideDir?: string): { text: string; value: unknown } {
-  const text = renderTemplate(name, data, overrideDir);
+  const path = templatePath(name, overrideDir);
+  const text = render(path, data);
+  if (!path.startsWith(BUNDLED_TEMPLATES)) return { text, value: parseRendered(text, path) };
+  let value: unknown;
+  let parsed = false;
+  return {
+    text,
+    get value() {
+      if (!parsed) [value, parsed] = [parseRendered(text, path), true];
+      return value;
+    },
+  };
+}
+
+function parseRendered(text: string, path: string): unknown {
   try {
-    return { text, value: parse(text, { prettyErrors: false }) };
+    return parse(text, { prettyErrors: false });
   } catch (error) {
     const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    throw new UserError(`template rendered invalid YAML: ${(error as Error).message.split('\n')[0]}`, templatePath(name, overrideDir), line);
+    throw new UserError(`template rendered invalid YAML: ${(error as Error).message.split('\n')[0]}`, path, line);
   }
 }
 

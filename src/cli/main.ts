@@ -3,12 +3,9 @@
  * so `sidecarctl --version` does not load protos, prompts or templates.
  */
 import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
 import { EXIT_USAGE, UserError } from '../errors.js';
-import { addSettingsOptions } from './settings-flags.js';
-
-const require = createRequire(import.meta.url);
-const { version } = require('../../package.json') as { version: string };
+import { PACKAGE_VERSION as version } from '../package-root.js';
+import { addSettingsOptions } from './flag-definitions.js';
 
 function program(): Command {
   const cli = new Command('sidecarctl')
@@ -43,12 +40,44 @@ function program(): Command {
     cli
       .command('render')
       .description("print one sidecar's config file, from the same flags and profile")
-      .argument('<sidecar>', 'envoy')
+      .argument('<sidecar>', 'envoy, fluent-bit, fluentd or proxy')
       .argument('[path]', 'a manifest: render for its first workload (or --workload NAME), with its annotations')
       .option('--workload <name>', 'which workload of PATH'),
   ).action(async (sidecar: string, path: string | undefined, opts: Record<string, unknown>) =>
     (await import('./commands/render.js')).renderCommand(sidecar, path, opts),
   );
+
+  addSettingsOptions(
+    cli
+      .command('scaffold')
+      .description('ask about proxy, logging, mTLS, retries, rate limit and upstreams; write .sidecarctl.yaml and the injected manifests')
+      .argument('[path]', 'a manifest file or directory (asked for when not given)'),
+  )
+    .option('-o, --output <file|dir>', 'where the injected manifests go (default: beside the input, NAME.injected.yaml or DIR-injected/)')
+    .option('-y, --yes', 'ask nothing: take the defaults and the flags given (needs PATH; for scripts)')
+    .option('--force', 'with --yes: overwrite existing files')
+    .action(async (path: string | undefined, opts: Record<string, unknown>) => (await import('./commands/scaffold.js')).scaffoldCommand(path, opts));
+
+  cli
+    .command('lint')
+    .description('lint manifests and the sidecar configs inside them (for pre-commit and CI)')
+    .argument('[paths...]', 'files or directories (default: the current directory); - reads stdin')
+    .option('--format <format>', 'text, json or sarif (SARIF 2.1.0 for code scanning)', 'text')
+    .option('--staged', 'lint the files staged in git, as the next commit holds them')
+    .option('--profile <file>', 'profile file with a lint: section (default: .sidecarctl.yaml in this or a parent directory)')
+    .action(async (paths: string[], opts: Record<string, unknown>) => (await import('./commands/lint.js')).lintCommand(paths, opts));
+
+  cli
+    .command('certs')
+    .description('DEVELOPMENT ONLY: a throwaway CA and a kubernetes.io/tls Secret (tls.crt, tls.key, ca.crt) per workload, for --mtls-secret')
+    .argument('[paths...]', 'the manifests you will inject (files, directories, or - for stdin)')
+    .option('--days <n>', 'validity of the certificates in days', '30')
+    .option('--trust-domain <domain>', 'SPIFFE trust domain of the identities (default: cluster.local, or the profile/annotation)')
+    .option('--mtls-secret <name>', 'Secret name, {workload} standing for the workload name (default: {workload}-sidecarctl-mtls, or the profile/annotation)')
+    .option('-o, --output <file>', 'write the Secrets to FILE (atomically, mode 0600) instead of stdout')
+    .option('--profile <file>', 'profile file (default: .sidecarctl.yaml in this or a parent directory)')
+    .addHelpText('after', "\nEach Secret is named as inject will look for it: inject with --mtls strict --mtls-secret '{workload}-sidecarctl-mtls'.\nIdentities are spiffe://TRUST-DOMAIN/ns/NAMESPACE/sa/SERVICEACCOUNT; DNS names come from the Services in the input.")
+    .action(async (paths: string[], opts: Record<string, unknown>) => (await import('./commands/certs.js')).certsCommand(paths, opts));
 
   cli
     .command('proxy')

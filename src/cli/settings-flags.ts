@@ -1,22 +1,17 @@
-/** The settings flags, generated from the option table (src/settings/options.ts). */
-import type { Command } from 'commander';
+/**
+ * The settings a command was given: its flags, and the profile file. Declaring the flags is in
+ * flag-definitions.ts, which `sidecarctl` loads at start; this module loads the profile reader (and
+ * yaml), so only commands that use settings import it.
+ */
 import { OPTIONS } from '../settings/options.js';
 import { findProfile, loadProfile, type Profile } from '../settings/profile.js';
 import type { SettingsLayer } from '../settings/resolve.js';
 
+export { addSettingsOptions } from './flag-definitions.js';
+
 function attributeName(flag: string): string {
   const long = /--(?:no-)?([a-z0-9-]+)/.exec(flag)![1]!;
   return long.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-export function addSettingsOptions(command: Command): Command {
-  for (const option of OPTIONS) {
-    const help = option.defaultText ? `${option.description} (default: ${option.defaultText})` : option.description;
-    if (option.repeatable) command.option(option.flag, `${help} (repeatable)`, (value: string, previous: string[] = []) => [...previous, value]);
-    else command.option(option.flag, help);
-    if (option.schema.type === 'boolean') command.option(option.flag.replace('--', '--no-'), `(opposite of ${option.flag})`);
-  }
-  return command.option('--profile <file>', 'profile file (default: .sidecarctl.yaml in this or a parent directory)');
 }
 
 /** The flags the user actually gave, as the top settings layer. */

@@ -14,7 +14,8 @@ import { annotationLayer, resolveSettings, type SettingsLayer } from '../setting
 import type { Settings } from '../settings/types.js';
 import type { WorkloadContext } from '../sidecars/types.js';
 import { checkPodSpecShape, planInjection } from './plan.js';
-import { planServices, uninjectServiceOps, type Located } from './services.js';
+import { planServices, servicesSelecting, uninjectServiceOps, type Located } from './services.js';
+import { serviceDnsNames } from '../sidecars/mtls/index.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, uninjectWorkloadOps, type WorkloadStatus } from './status.js';
 
 export interface WorkloadReport {
@@ -42,6 +43,10 @@ export interface RunOptions {
   /** Settings layers below annotations (profile), and above them (flags). */
   profile: SettingsLayer;
   flags: SettingsLayer;
+  /** A reason, decided by the caller, to leave a workload alone (e.g. not in the profile's `workloads:` list). */
+  skip?: (ref: ObjectRef) => string | undefined;
+  /** Told of each step done, for a progress bar: every file is a step in each pass over the files. */
+  progress?: (done: number, total: number) => void;
 }
 
 function objectsIn(source: SourceFile): ObjectRef[] {
@@ -74,6 +79,15 @@ function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: W
   const changes = noChanges();
   const reports: WorkloadReport[] = [];
   const objects = objectsIn(source);
+  // The generated objects (ConfigMaps, Certificates) by namespace/kind/name, to find a workload's own.
+  const key = (namespace: string | undefined, kind: string, name: string) => `${namespace ?? ''}/${kind}/${name}`;
+  const generated = new Map<string, ObjectRef[]>();
+  const position = new Map(objects.map((o, i) => [o, i]));
+  for (const o of objects) {
+    if (!isGenerated(o) || o.docIndex === undefined) continue;
+    const k = key(o.namespace, o.kind, o.name);
+    generated.set(k, [...(generated.get(k) ?? []), o]);
+  }
   for (const ref of objects) {
     if (ref.kind === 'Service') {
       const ops = uninjectServiceOps(ref);
@@ -85,9 +99,9 @@ function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: W
     const status = readStatus<WorkloadStatus>(getPath(ref.value, metaPath));
     if (!status) continue;
     changes.ops.push({ ref, ops: uninjectWorkloadOps(ref.value, POD_SPEC_PATHS[ref.kind]!, metaPath, status) });
-    const ours = (o: ObjectRef) =>
-      isGenerated(o) && o.docIndex !== undefined && (o.namespace ?? '') === (ref.namespace ?? '') && status.objects.some((s) => s.kind === o.kind && s.name === o.name);
-    changes.remove.push(...objects.filter(ours));
+    const ours = status.objects.flatMap((o) => generated.get(key(ref.namespace, o.kind, o.name)) ?? []);
+    // In input order: the splicer removes documents front to back.
+    changes.remove.push(...ours.sort((a, b) => position.get(a)! - position.get(b)!));
     if (status.wrapped) changes.unwrap = true;
     reports.push({ file: source.path, line: lineAt(source, ref), object: describe(ref), action: 'uninjected', notes: [] });
   }
@@ -98,11 +112,15 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
   // 1. Back to the un-injected text of every file.
   const clean: SourceFile[] = [];
   const reports: WorkloadReport[] = [];
+  const passes = options.mode === 'inject' ? 3 : 1;
+  let steps = 0;
+  const stepDone = () => options.progress?.(++steps, sources.length * passes);
   for (const source of sources) {
     const { changes, reports: undone } = uninjectChanges(source);
     const text = renderChanges(source, changes);
     clean.push(text === source.text ? source : parseSource(source.path, text));
     if (options.mode === 'uninject') reports.push(...undone);
+    stepDone();
   }
   if (options.mode === 'uninject') {
     return { files: clean.map((c, i) => ({ source: sources[i]!, text: c.text, changed: c.text !== sources[i]!.text })), reports };
@@ -114,16 +132,25 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
   const services: Located[] = [];
   const injected = new Map<ObjectRef, WorkloadContext>();
   const reportOf = new Map<ObjectRef, WorkloadReport>();
+  const objectsByFile = new Map(clean.map((source) => [source, objectsIn(source)]));
+  for (const [source, refs] of objectsByFile) for (const ref of refs) if (ref.kind === 'Service') services.push({ source, ref });
+  const servicesOf = servicesSelecting(services);
   for (const source of clean) {
     const changes = changesByFile.get(source)!;
-    for (const ref of objectsIn(source)) {
-      if (ref.kind === 'Service') services.push({ source, ref });
+    for (const ref of objectsByFile.get(source)!) {
       if (!isWorkloadKind(ref.kind)) continue;
       workloads.push({ source, ref });
       checkPodSpecShape(ref, source.path, (path) => lineAt(source, ref, path));
+      const callerReason = options.skip?.(ref);
+      if (callerReason) {
+        reports.push({ file: source.path, line: lineAt(source, ref), object: describe(ref), action: 'skipped', reason: callerReason, notes: [] });
+        continue;
+      }
       const settings = workloadSettings(source, ref, options);
       const wrapsJson = source.format === 'json' && ref.base.length === 0;
-      const decision = planInjection(ref, settings, { wrapsJson });
+      // The names clients may verify this workload's certificate by: its Services in the input.
+      const dnsNames = servicesOf(ref).flatMap((svc) => serviceDnsNames(svc.ref.name, svc.ref.namespace));
+      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames });
       const report: WorkloadReport = { file: source.path, line: lineAt(source, ref), object: describe(ref), action: decision.action === 'inject' ? 'injected' : 'skipped', notes: [] };
       reports.push(report);
       reportOf.set(ref, report);
@@ -136,14 +163,16 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       changes.ops.push({ ref, ops: decision.ops });
       changes.addBefore.push({ ref, objects: decision.objects });
     }
+    stepDone();
   }
-  const { plans, workloadNotes } = planServices(services, workloads, injected);
+  const { plans, workloadNotes } = planServices(services, workloads, servicesOf, injected);
   for (const plan of plans) changesByFile.get(plan.service.source)!.ops.push({ ref: plan.service.ref, ops: plan.ops as EditOp[] });
   for (const [ref, notes] of workloadNotes) reportOf.get(ref)?.notes.push(...notes);
 
   // 3. Splice.
   const files = clean.map((source, i) => {
     const text = renderChanges(source, changesByFile.get(source)!);
+    stepDone();
     return { source: sources[i]!, text, changed: text !== sources[i]!.text };
   });
   return { files, reports };

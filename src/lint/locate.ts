@@ -58,9 +58,12 @@ export function positionIn(doc: Document, lines: LineCounter, path: Path): LineC
  */
 export function embeddedMapper(text: string, lines: LineCounter, value: Node): ((at: LineCol) => LineCol) | undefined {
   if (!isScalar(value) || value.type !== Scalar.BLOCK_LITERAL) return undefined;
-  const start = lineColAt(lines, value.range?.[0] ?? 0);
-  const fileLines = text.split('\n');
-  const first = fileLines.slice(start.line).find((l) => l.trim() !== '') ?? '';
-  const indent = first.length - first.trimStart().length;
+  const offset = value.range?.[0] ?? 0;
+  const start = lineColAt(lines, offset);
+  // The content's indentation: that of its first non-blank line (found from the scalar's own offset,
+  // not by splitting the whole file, which made files with many configs quadratic).
+  const contentStart = text.indexOf('\n', offset) + 1;
+  const firstLine = /^(?:[ \t]*\r?\n)*([ ]*)/.exec(text.slice(contentStart, contentStart + 4096));
+  const indent = firstLine?.[1]?.length ?? 0;
   return (at) => ({ line: start.line + at.line, col: indent + at.col });
 }

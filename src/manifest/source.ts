@@ -5,7 +5,7 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isCollection, isPair, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { UserError } from '../errors.js';
 
 export type SourceFormat = 'yaml' | 'json';
@@ -73,18 +73,53 @@ export function parseSource(path: string, text: string): SourceFile {
   const format = detectFormat(path, text);
   if (text.includes('\0')) throw new UserError('binary file, not a manifest', path);
   const lines = new LineCounter();
-  // uniqueKeys: duplicate keys are silently dropped by the API server; better to refuse them here.
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [];
+  const list = parseDocuments(path, text, lines);
   for (const doc of list) {
     const error = doc.errors[0];
     if (error) {
       const line = lines.linePos(error.pos[0]).line;
+      // The parser recurses per nesting level, and reports running out of stack as an error of the document.
+      if (/call stack/i.test(error.message)) throw new UserError(TOO_DEEP, path, line);
       throw new UserError(firstLine(error.message), path, line);
     }
+    const deep = tooDeep(doc.contents);
+    if (deep) throw new UserError(TOO_DEEP, path, lines.linePos(deep.range?.[0] ?? 0).line);
   }
   if (format === 'json' && list.length > 1) throw new UserError('a JSON file must hold a single JSON value', path);
   return { path, text, format, docs: list, lines };
+}
+
+function parseDocuments(path: string, text: string, lines: LineCounter): Document.Parsed[] {
+  try {
+    // uniqueKeys: duplicate keys are silently dropped by the API server; better to refuse them here.
+    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    return Array.isArray(docs) ? docs : [];
+  } catch (error) {
+    if (error instanceof RangeError) throw new UserError(TOO_DEEP, path);
+    throw error;
+  }
+}
+
+/**
+ * Real manifests nest a few dozen levels at most (a CRD's schema perhaps a hundred). Deeper input is
+ * refused here, before anything walks it recursively (toJS, the schema validators) and overflows the
+ * stack. Walks with its own stack, for the same reason.
+ */
+export const MAX_DEPTH = 500;
+const TOO_DEEP = `nested more than ${MAX_DEPTH} levels deep: not a Kubernetes manifest`;
+
+function tooDeep(root: unknown): Node | undefined {
+  const stack: [unknown, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (!isCollection(node)) continue;
+    if (depth >= MAX_DEPTH) return node;
+    for (const item of node.items) {
+      if (isPair(item)) stack.push([item.key, depth + 1], [item.value, depth + 1]);
+      else stack.push([item, depth + 1]);
+    }
+  }
+  return undefined;
 }
 
 function firstLine(message: string): string {

@@ -28,17 +28,20 @@ export interface BlockStyle {
  * closing an inner list must precede a new key of the outer map), else in their given order.
  */
 export function applyTextEdits(src: string, edits: TextEdit[]): string {
+  // One pass from the start, joining pieces: splicing the whole string once per edit was quadratic,
+  // and a file of a thousand workloads gets tens of thousands of edits.
   const ordered = edits
     .map((edit, order) => ({ edit, order }))
-    .sort((a, b) => b.edit.start - a.edit.start || (a.edit.column ?? 0) - (b.edit.column ?? 0) || b.order - a.order);
-  let out = src;
-  let limit = Infinity;
+    .sort((a, b) => a.edit.start - b.edit.start || (b.edit.column ?? 0) - (a.edit.column ?? 0) || a.order - b.order);
+  const pieces: string[] = [];
+  let done = 0;
   for (const { edit } of ordered) {
-    if (edit.end > limit) throw new Error('internal error: overlapping edits');
-    out = out.slice(0, edit.start) + edit.text + out.slice(edit.end);
-    limit = edit.start;
+    if (edit.start < done) throw new Error('internal error: overlapping edits');
+    pieces.push(src.slice(done, edit.start), edit.text);
+    done = edit.end;
   }
-  return out;
+  pieces.push(src.slice(done));
+  return pieces.join('');
 }
 
 /**
@@ -118,8 +121,14 @@ export class YamlSplicer {
     private readonly style: BlockStyle,
   ) {}
 
+  /** Flow entries to remove, per collection: they are removed together (see removeFlowEntries). */
+  private readonly flowRemovals = new Map<Node, { spans: [number, number][]; indexes: number[] }>();
+
   edits(ops: EditOp[]): TextEdit[] {
-    return ops.flatMap((op) => this.edit(op));
+    this.flowRemovals.clear();
+    const edits = ops.flatMap((op) => this.edit(op));
+    for (const { spans, indexes } of this.flowRemovals.values()) edits.push(...removeFlowEntries(spans, indexes));
+    return edits;
   }
 
   private node(path: Path): Node | undefined {
@@ -136,7 +145,7 @@ export class YamlSplicer {
       case 'removeItems': {
         const seq = this.node(op.path);
         if (!isSeq(seq)) return [];
-        return op.indexes.map((index) => this.removeItem(seq, index));
+        return op.indexes.flatMap((index) => this.removeItem(seq, index));
       }
       case 'removeKeys': {
         const map = this.node(op.path);
@@ -146,7 +155,7 @@ export class YamlSplicer {
       case 'setScalar': {
         const scalar = this.node(op.path);
         if (!isScalar(scalar)) throw new Error(`internal error: no scalar at ${op.path.join('.')}`);
-        return [{ start: nodeStart(scalar), end: nodeValueEnd(scalar), text: op.source ?? renderFlow(op.value) }];
+        return [this.replaceScalar(scalar, op.source ?? renderFlow(op.value))];
       }
     }
   }
@@ -223,7 +232,7 @@ export class YamlSplicer {
     for (const [key, value] of pairs) {
       const existing = map.get(key, true) as Node | undefined;
       if (existing === undefined) added.push([key, value]);
-      else if (isScalar(existing)) edits.push({ start: nodeStart(existing), end: nodeValueEnd(existing), text: renderScalar(value) });
+      else if (isScalar(existing)) edits.push(this.replaceScalar(existing, renderScalar(value)));
       else throw new Error(`internal error: ${[...path, key].join('.')} is not a scalar`);
     }
     if (added.length > 0) edits.push(this.appendPairs(map, added));
@@ -248,11 +257,32 @@ export class YamlSplicer {
     return { ...this.insertAfter(nodeValueEnd((last.value ?? last.key) as Node), text), column };
   }
 
-  private removeItem(seq: YAMLSeq, index: number): TextEdit {
+  /**
+   * Replace a scalar's text. A block scalar's range takes in its final line break: the replacement
+   * keeps a line break there (else the next line would join this one), and a block scalar's source
+   * put back (uninject) takes the line break that follows the scalar it replaces.
+   */
+  private replaceScalar(node: Node, text: string): TextEdit {
+    const start = nodeStart(node);
+    const end = nodeValueEnd(node);
+    const ownsLineBreak = this.src[end - 1] === '\n';
+    if (ownsLineBreak && !text.endsWith('\n')) return { start, end, text: text + '\n' };
+    if (!ownsLineBreak && text.endsWith('\n') && this.src[end] === '\n') return { start, end: end + 1, text };
+    return { start, end, text };
+  }
+
+  private flowRemoval(collection: Node, spans: [number, number][], index: number): TextEdit[] {
+    const pending = this.flowRemovals.get(collection) ?? { spans, indexes: [] };
+    pending.indexes.push(index);
+    this.flowRemovals.set(collection, pending);
+    return [];
+  }
+
+  private removeItem(seq: YAMLSeq, index: number): TextEdit[] {
     const item = seq.items[index] as Node;
-    if (seq.flow) return removeFlowEntry((seq.items as Node[]).map((n) => [nodeStart(n), nodeValueEnd(n)]), index);
+    if (seq.flow) return this.flowRemoval(seq, (seq.items as Node[]).map((n) => [nodeStart(n), nodeValueEnd(n)]), index);
     const start = lineStartOf(this.src, dashBefore(this.src, nodeStart(item)));
-    return this.removeLines(start, nodeValueEnd(item));
+    return [this.removeLines(start, nodeValueEnd(item))];
   }
 
   private removeKey(map: YAMLMap, key: string): TextEdit[] {
@@ -261,7 +291,7 @@ export class YamlSplicer {
     const pair = map.items[index]!;
     const keyNode = pair.key as Node;
     const end = nodeValueEnd((pair.value ?? pair.key) as Node);
-    if (map.flow) return [removeFlowEntry(map.items.map((p) => [nodeStart(p.key as Node), nodeValueEnd((p.value ?? p.key) as Node)]), index)];
+    if (map.flow) return this.flowRemoval(map, map.items.map((p) => [nodeStart(p.key as Node), nodeValueEnd((p.value ?? p.key) as Node)]), index);
     return [this.removeLines(lineStartOf(this.src, nodeStart(keyNode)), end)];
   }
 
@@ -272,12 +302,26 @@ export class YamlSplicer {
 
 }
 
-/** Remove a flow entry with the separator that inject added with it (mirror of the flow inserts). */
-function removeFlowEntry(spans: [number, number][], index: number): TextEdit {
-  const [start, end] = spans[index]!;
-  if (spans.length === 1) return { start, end, text: '' };
-  if (index === spans.length - 1) return { start: spans[index - 1]![1], end, text: '' };
-  return { start, end: spans[index + 1]![0], text: '' };
+/**
+ * Remove flow entries with the separators that inject added with them (mirror of the flow inserts):
+ * each run of neighbouring entries goes as one, from its first entry to the next entry's start, or,
+ * for a run at the end, from the end of the entry before it. (Removed one by one, two neighbours at
+ * the end would each claim the separator between them.)
+ */
+function removeFlowEntries(spans: [number, number][], indexes: number[]): TextEdit[] {
+  const sorted = [...new Set(indexes)].sort((a, b) => a - b);
+  const edits: TextEdit[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let last = i;
+    while (last + 1 < sorted.length && sorted[last + 1] === sorted[last]! + 1) last++;
+    const [first, final] = [sorted[i]!, sorted[last]!];
+    i = last + 1;
+    const end = spans[final]![1];
+    if (first === 0 && final === spans.length - 1) edits.push({ start: spans[0]![0], end, text: '' });
+    else if (final === spans.length - 1) edits.push({ start: spans[first - 1]![1], end, text: '' });
+    else edits.push({ start: spans[first]![0], end: spans[final + 1]![0], text: '' });
+  }
+  return edits;
 }
 
 function renderScalar(value: unknown): string {

@@ -7,9 +7,8 @@
  * `sidecarctl inject` with that profile gives the same bytes.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT, PACKAGE_VERSION } from '../package-root.js';
 import { UserError } from '../errors.js';
 import { runInjection, type RunResult } from '../inject/run.js';
 import { parseSelection, selects, skipUnselected, WORKLOADS_SECTION } from '../inject/selection.js';
@@ -59,8 +58,6 @@ interface Input {
   workloads: WorkloadInfo[];
 }
 
-const PACKAGE_ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
-const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /** Read PATH and list its workloads (from the un-injected text, so an injected input lists the same). */
 export async function loadInput(path: string): Promise<Input> {
@@ -136,7 +133,7 @@ function stateOf(file: PlannedFile): FileState {
 /** The profile text and the injected manifests it produces, nothing written. */
 export function buildPlan(input: Input, draft: Draft, workloads: string[] | undefined, output: string, req: Pick<ScaffoldRequest, 'profilePath' | 'sections'>): Plan {
   const sections = Object.fromEntries(Object.entries(req.sections).filter(([k]) => k !== WORKLOADS_SECTION));
-  const profile = profileText({ draft: finalDraft(draft), workloads, sections, schemaRef: schemaReference(resolve(req.profilePath), PACKAGE_ROOT, VERSION) });
+  const profile = profileText({ draft: finalDraft(draft), workloads, sections, schemaRef: schemaReference(resolve(req.profilePath), PACKAGE_ROOT, PACKAGE_VERSION) });
   const parsed = parseProfile(req.profilePath, profile);
   resolveSettings([parsed.layer]);
   const skip = skipUnselected(parseSelection(parsed.sections[WORKLOADS_SECTION], req.profilePath), req.profilePath);

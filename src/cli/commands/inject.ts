@@ -2,7 +2,9 @@
 import { statSync } from 'node:fs';
 import { EXIT_FINDINGS, UserError } from '../../errors.js';
 import { runInjection } from '../../inject/run.js';
+import { parseSelection, skipUnselected, WORKLOADS_SECTION } from '../../inject/selection.js';
 import { joinStream, outputPathIn, readInputs, writeAtomic } from '../io.js';
+import { createProgress, shouldShowProgress } from '../progress.js';
 import { formatReport } from '../report.js';
 import { flagsLayer, profileFrom } from '../settings-flags.js';
 
@@ -15,7 +17,15 @@ export async function injectCommand(mode: 'inject' | 'uninject', paths: string[]
   const flags = mode === 'inject' ? flagsLayer(opts) : [];
   const profile = mode === 'inject' ? profileFrom(opts) : undefined;
   const sources = await readInputs(paths);
-  const result = runInjection(sources, { mode, profile: profile?.layer ?? [], flags });
+  const skip = profile ? skipUnselected(parseSelection(profile.sections[WORKLOADS_SECTION], profile.path), profile.path) : undefined;
+  const show = shouldShowProgress({ isTTY: process.stderr.isTTY === true, files: sources.length, report });
+  const progress = createProgress(process.stderr, show, `${mode} ${sources.length} files`);
+  let result: ReturnType<typeof runInjection>;
+  try {
+    result = runInjection(sources, { mode, profile: profile?.layer ?? [], flags, skip, progress: progress.update });
+  } finally {
+    progress.finish();
+  }
   process.stderr.write(formatReport(result.reports, report));
 
   if (opts.check) {

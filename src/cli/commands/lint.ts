@@ -1,5 +1,5 @@
 /** `sidecarctl lint [PATH...]`: findings on stdout (text, json or sarif); exit 1 on errors. */
-import { createRequire } from 'node:module';
+import { PACKAGE_VERSION } from '../../package-root.js';
 import { EXIT_FINDINGS, UserError } from '../../errors.js';
 import { expandPaths, parseSource, readSource, type SourceFile } from '../../manifest/source.js';
 import { emptyConfig, isIgnoredPath, parseLintConfig, type LintConfig } from '../../lint/config.js';
@@ -46,8 +46,7 @@ export async function lintCommand(paths: string[], opts: Record<string, unknown>
   const findings = await lintSources(sources, { profile: profile?.layer ?? [], config, rules: RULES });
   if (format === 'json') process.stdout.write(formatJson(findings, sources.length));
   else if (format === 'sarif') {
-    const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
-    process.stdout.write(formatSarif(findings, RULES, version));
+    process.stdout.write(formatSarif(findings, RULES, PACKAGE_VERSION));
   } else process.stdout.write(formatText(findings, sources.length));
   if (hasErrors(findings)) process.exitCode = EXIT_FINDINGS;
 }

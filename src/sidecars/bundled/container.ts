@@ -4,8 +4,9 @@
  * with --proxy-image, an image built from Dockerfile.proxy (the bundle inside, same command line).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { UserError } from '../../errors.js';
+import { PACKAGE_ROOT } from '../../package-root.js';
 import { hardenedSecurityContext } from '../hardening.js';
 import type { Json, WorkloadContext } from '../types.js';
 import { PROXY_CONFIG_FILE } from './config.js';
@@ -28,7 +29,7 @@ const NODE_UID = 1000;
 export const NODE_FLAGS = ['--max-semi-space-size=2', '--v8-pool-size=1', '--max-old-space-size=96'];
 
 /** dist/proxy-bundle.mjs of this package (the build makes it; from src/ and dist/ alike). */
-const BUNDLE_PATH = fileURLToPath(new URL(`../../../dist/${BUNDLE_FILE}`, import.meta.url));
+const BUNDLE_PATH = join(PACKAGE_ROOT, 'dist', BUNDLE_FILE);
 
 let bundleText: string | undefined;
 export function proxyBundle(): string {

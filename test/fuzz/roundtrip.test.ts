@@ -1,0 +1,64 @@
+/**
+ * Properties of inject and uninject on generated manifests written every way YAML allows (see
+ * workloads.ts): inject is idempotent, uninject gives back the input byte for byte, and inject adds
+ * no schema issue.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseSource } from '../../src/manifest/source.js';
+import type { SettingsLayer } from '../../src/settings/resolve.js';
+import { inject, schemaIssues, uninject } from '../helpers/corpus.js';
+import { streamArb, streamText } from './workloads.js';
+
+/** More runs find more: FUZZ_RUNS=1000 npx vitest run test/fuzz (the default keeps the suite quick). */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 60);
+
+const VARIANTS: [string, SettingsLayer][] = [
+  ['defaults', []],
+  ['plain-container sidecars, retries', [
+    { key: 'native-sidecar', value: false, flag: '--no-native-sidecar' },
+    { key: 'retries', value: '2', flag: '--retries' },
+  ]],
+  // Log shippers mount a volume into the app container: edits inside the containers too.
+  ['fluent-bit beside envoy', [{ key: 'logging', value: 'fluent-bit', flag: '--logging' }]],
+  ['fluentd, no proxy', [
+    { key: 'proxy', value: 'none', flag: '--proxy' },
+    { key: 'logging', value: 'fluentd', flag: '--logging' },
+  ]],
+];
+
+/** Issue text without list indexes: our sidecar goes first among init containers and shifts them. */
+const withoutIndexes = (issue: string) => issue.replace(/\[\d+\]/g, '[]');
+
+describe('generated manifests', () => {
+  it('are valid YAML that parses to the objects (the generator itself)', () => {
+    fc.assert(
+      fc.property(streamArb, (model) => {
+        const source = parseSource('gen.yaml', streamText(model));
+        expect(source.docs.length).toBeGreaterThanOrEqual(model.workloads.length);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  for (const [variant, flags] of VARIANTS) {
+    it(`${variant}: inject is idempotent, uninject round-trips, the output is schema-valid`, () => {
+      fc.assert(
+        fc.property(streamArb, (model) => {
+          const text = streamText(model);
+          const result = inject(parseSource('gen.yaml', text), flags);
+          const out = result.files[0]!.text;
+          expect(result.reports.length).toBe(model.workloads.length);
+          expect(result.reports.some((r) => r.action === 'injected') ? out : text).not.toBe(result.reports.some((r) => r.action === 'injected') ? text : out + '!');
+
+          expect(inject(parseSource('gen.yaml', out), flags).files[0]!.text).toBe(out);
+          expect(uninject(parseSource('gen.yaml', out)).files[0]!.text).toBe(text);
+
+          const before = new Set(schemaIssues(text).map(withoutIndexes));
+          expect(schemaIssues(out).filter((i) => !before.has(withoutIndexes(i)))).toEqual([]);
+        }),
+        { numRuns: RUNS },
+      );
+    }, Math.max(60_000, RUNS * 1_000));
+  }
+});
