@@ -4,14 +4,21 @@
  * JSON, never through plain `{{x}}`: no HTML escaping, no quoting mistakes. The rendered text is parsed
  * back, so a broken template fails here and not in a pod.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, sep } from 'node:path';
-import Handlebars from 'handlebars';
+import { createRequire } from 'node:module';
+import { basename, join, sep } from 'node:path';
+import HandlebarsRuntimeModule from 'handlebars/runtime.js';
 import { parse } from 'yaml';
 import { UserError } from './errors.js';
 import { PACKAGE_ROOT } from './package-root.js';
 
 export const BUNDLED_TEMPLATES = join(PACKAGE_ROOT, 'templates') + sep;
+/** Written by scripts/precompile-templates.mjs at build time. */
+const PRECOMPILED = join(PACKAGE_ROOT, 'dist', 'templates.precompiled.cjs');
+const loadCommonJs = createRequire(import.meta.url);
+/** The runtime is the compiler's API minus compile (its own typings only re-export the compiler's). */
+const HandlebarsRuntime = HandlebarsRuntimeModule as unknown as typeof import('handlebars');
 
 /**
  * Parsing every rendered config back costs more than the rest of inject together (a thousand
@@ -25,11 +32,41 @@ function json(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-const engine = Handlebars.create();
-engine.registerHelper('json', json);
-engine.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-// Handlebars passes its options object last; join the real arguments.
-engine.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
+function withHelpers<T extends Pick<typeof HandlebarsRuntime, 'registerHelper'>>(env: T): T {
+  env.registerHelper('json', json);
+  env.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  // Handlebars passes its options object last; join the real arguments.
+  env.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
+  return env;
+}
+
+/** Renders precompiled templates: Handlebars' runtime only, no compiler. */
+const runtime = withHelpers(HandlebarsRuntime.create());
+/** The full Handlebars, loaded only to compile a template that has no up-to-date precompiled form. */
+let compiler: typeof import('handlebars') | undefined;
+
+interface Precompiled {
+  hash: string;
+  spec: TemplateSpecification;
+}
+type TemplateSpecification = Parameters<typeof HandlebarsRuntime.template>[0];
+
+let precompiled: Record<string, Precompiled> | null | undefined;
+function precompiledTemplates(): Record<string, Precompiled> | null {
+  if (precompiled === undefined) precompiled = existsSync(PRECOMPILED) ? (loadCommonJs(PRECOMPILED) as Record<string, Precompiled>) : null;
+  return precompiled;
+}
+
+/** A template's render function: precompiled when the bundled file is unchanged since the build. */
+function compileTemplate(path: string): Handlebars.TemplateDelegate {
+  const source = readFileSync(path, 'utf8');
+  if (path.startsWith(BUNDLED_TEMPLATES)) {
+    const entry = precompiledTemplates()?.[basename(path)];
+    if (entry && entry.hash === createHash('sha256').update(source).digest('hex')) return runtime.template(entry.spec);
+  }
+  compiler ??= withHelpers((loadCommonJs('handlebars') as typeof import('handlebars')).create());
+  return compiler.compile(source, { noEscape: true, strict: true });
+}
 
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 
@@ -49,7 +86,7 @@ export function renderTemplate(name: string, data: object, overrideDir?: string)
 function render(path: string, data: object): string {
   let template = compiled.get(path);
   if (!template) {
-    template = engine.compile(readFileSync(path, 'utf8'), { noEscape: true, strict: true });
+    template = compileTemplate(path);
     compiled.set(path, template);
   }
   try {
