@@ -188,7 +188,7 @@ class Exchange implements RequestHead, CallSink {
     if (this.contentLength <= 0 && !this.chunked) {
       this.replayable = safe;
       this.body = EMPTY_BODY;
-      this.attempt();
+      this.attempt(this.startedAt);
     } else if (
       safe &&
       route.retry.attempts > 1 &&
@@ -211,8 +211,8 @@ class Exchange implements RequestHead, CallSink {
     }
   }
 
-  /** Sends the request to the upstream once. */
-  attempt(): void {
+  /** Sends the request to the upstream once (`now`: the caller's clock reading, if it has one). */
+  attempt(now = performance.now()): void {
     const { route, req } = this;
     this.attempts++;
     route.upstream.breaker.inflight++;
@@ -222,7 +222,7 @@ class Exchange implements RequestHead, CallSink {
     this.call = route.upstream.request(this, req.method!, req.url!, this.upstreamHeaders, this.body, this.chunked && this.contentLength < 0);
     if (this.streaming && req.readableEnded) this.call.end();
 
-    const left = this.deadline - performance.now();
+    const left = this.deadline - now;
     const perTry = route.retry.perTryTimeoutMs;
     if (perTry !== null && perTry < left) this.arm(perTry, onTryTimeout);
     else this.arm(left, onDeadline);

@@ -149,3 +149,16 @@ function lineEnd(buf: Buffer, pos: number, max: number, what: string): number {
   if (lf - 1 - pos > max) throw new ChunkedError(`${what} too long`);
   return lf - 1;
 }
+
+/**
+ * `name.toLowerCase() === lower` for an ASCII, lower-case `lower`, without making the lower-cased
+ * copy (header names are compared this way several times per request and response).
+ */
+export function equalsLower(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}

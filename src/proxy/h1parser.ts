@@ -13,7 +13,7 @@
  * duplicates must agree). Trailers are read and dropped.
  */
 
-import { ChunkedDecoder, ChunkedError, CRLFCRLF, isDigit, isFieldValue, parseContentLength, TOKEN_CHARS } from './h1common.js';
+import { ChunkedDecoder, ChunkedError, CRLFCRLF, equalsLower, isDigit, parseContentLength, TOKEN_CHARS } from './h1common.js';
 
 export class ParseError extends Error {
   readonly code = 'ERR_UPSTREAM_PARSE';
@@ -69,7 +69,9 @@ export class ResponseParser {
 
   /**
    * Feeds bytes from the socket. Throws ParseError on malformed input, or when bytes arrive after
-   * the response is complete (a server must not send unsolicited data).
+   * the response is complete (a server must not send unsolicited data). `data` may be a read
+   * buffer the caller reuses: nothing of it is kept after the call (unparsed bytes are copied),
+   * and body chunks handed to onBody are only valid during that call.
    */
   execute(data: Buffer): void {
     const buf = this.pending === null ? data : Buffer.concat([this.pending, data]);
@@ -81,13 +83,14 @@ export class ResponseParser {
           const end = buf.indexOf(CRLFCRLF, pos);
           if (end < 0) {
             if (buf.length - pos > this.maxHeaderBytes) throw new ParseError('upstream response headers too large');
-            this.pending = buf.subarray(pos);
+            this.pending = Buffer.from(buf.subarray(pos));
             return;
           }
           if (end - pos > this.maxHeaderBytes) throw new ParseError('upstream response headers too large');
           const head = buf.toString('latin1', pos, end);
+          const headStart = pos;
           pos = end + 4;
-          this.parseHead(head);
+          this.parseHead(head, buf, headStart);
           break;
         }
         case State.Fixed: {
@@ -107,7 +110,7 @@ export class ResponseParser {
           }
           if (this.chunked.done) this.state = State.Done;
           else if (next === pos) {
-            this.pending = buf.subarray(pos);
+            this.pending = Buffer.from(buf.subarray(pos));
             return;
           }
           pos = next;
@@ -142,7 +145,11 @@ export class ResponseParser {
     return this.state === State.Done;
   }
 
-  private parseHead(head: string): void {
+  /**
+   * `bytes[base + i]` is `head.charCodeAt(i)` (latin1): the character checks below read the
+   * bytes, which is about twice as fast as charCodeAt on the string and its slices.
+   */
+  private parseHead(head: string, bytes: Buffer, base: number): void {
     // Status line: "HTTP/1.x NNN[ reason]", checked by hand (this runs once per response).
     let eol = head.indexOf('\r\n');
     if (eol < 0) eol = head.length;
@@ -172,24 +179,33 @@ export class ResponseParser {
       if (end < 0) end = head.length;
       const colon = head.indexOf(':', pos);
       if (colon <= pos || colon > end) throw new ParseError('invalid header line');
-      for (let i = pos; i < colon; i++) {
-        if (TOKEN_CHARS[head.charCodeAt(i)] !== 1) throw new ParseError('invalid header name');
+      for (let i = base + pos, stop = base + colon; i < stop; i++) {
+        if (TOKEN_CHARS[bytes[i]!] !== 1) throw new ParseError('invalid header name');
       }
       const name = head.slice(pos, colon);
-      const value = head.slice(colon + 1, end).trim();
-      if (!isFieldValue(value)) throw new ParseError('invalid header value');
+      // The value without the whitespace String#trim() removes (HTAB, LF, VT, FF, CR, SP, NBSP
+      // in latin1); what is left must be a valid field value (no other control characters).
+      let start = base + colon + 1;
+      let stop = base + end;
+      while (start < stop && isTrimmed(bytes[start]!)) start++;
+      while (stop > start && isTrimmed(bytes[stop - 1]!)) stop--;
+      for (let i = start; i < stop; i++) {
+        const c = bytes[i]!;
+        if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ParseError('invalid header value');
+      }
+      const value = head.slice(start - base, stop - base);
       pos = end + 2;
       raw.push(name, value);
       switch (name.length) {
         case 10:
-          if (name.toLowerCase() === 'connection') {
+          if (equalsLower(name, 'connection')) {
             const v = value.toLowerCase();
             if (v.includes('close')) connectionClose = true;
             else if (http10 && v.includes('keep-alive')) connectionClose = false;
           }
           break;
         case 14:
-          if (name.toLowerCase() === 'content-length') {
+          if (equalsLower(name, 'content-length')) {
             const n = parseContentLength(value);
             if (n < 0) throw new ParseError('invalid content-length');
             if (contentLength >= 0 && contentLength !== n) throw new ParseError('conflicting content-length');
@@ -197,7 +213,7 @@ export class ResponseParser {
           }
           break;
         case 17:
-          if (name.toLowerCase() === 'transfer-encoding') {
+          if (equalsLower(name, 'transfer-encoding')) {
             transferEncoding = true;
             chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
           }
@@ -233,3 +249,7 @@ export class ResponseParser {
   }
 }
 
+/** Characters String#trim() removes from a latin1 string. */
+function isTrimmed(c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0;
+}

@@ -18,7 +18,7 @@
  * The body is decoded by the server with h1common's ChunkedDecoder (strict mode) or by counting.
  */
 import { METHODS } from 'node:http';
-import { CRLFCRLF, isFieldValue, isToken, parseContentLength } from './h1common.js';
+import { CRLFCRLF, equalsLower, parseContentLength, TOKEN_CHARS } from './h1common.js';
 
 export class RequestError extends Error {
   constructor(
@@ -80,7 +80,7 @@ export function parseRequestHead(buf: Buffer, pos: number, limits: RequestHeadLi
   }
   if (end + 2 - pos > limits.maxHeaderBytes) throw new RequestError(431, 'request head too large');
   const head = buf.toString('latin1', pos, end + 2);
-  return { request: parseHead(head, limits), end: end + 4 };
+  return { request: parseHead(head, buf, pos, limits), end: end + 4 };
 }
 
 /** An incomplete head can already be known bad: too long, or a bare LF (llhttp fails at once too). */
@@ -91,8 +91,12 @@ function checkPartialHead(buf: Buffer, pos: number, from: number, limits: Reques
   }
 }
 
-/** `head` is the request line and header lines, each ending in CRLF. */
-function parseHead(head: string, limits: RequestHeadLimits): ParsedRequest {
+/**
+ * `head` is the request line and header lines, each ending in CRLF; `bytes[base + i]` is
+ * `head.charCodeAt(i)` (latin1): the per-character checks read the bytes, which is about twice as
+ * fast as charCodeAt on the string and its slices.
+ */
+function parseHead(head: string, bytes: Buffer, base: number, limits: RequestHeadLimits): ParsedRequest {
   let eol = head.indexOf('\r\n');
   const sp1 = head.indexOf(' ');
   const sp2 = sp1 < 0 ? -1 : head.indexOf(' ', sp1 + 1);
@@ -118,35 +122,40 @@ function parseHead(head: string, limits: RequestHeadLimits): ParsedRequest {
     const c = head.charCodeAt(pos);
     if (c === 0x20 || c === 0x09) throw new RequestError(400, 'obsolete line folding');
     const colon = head.indexOf(':', pos);
-    if (colon < 0 || colon > eol || !isToken(head, pos, colon)) throw new RequestError(400, 'invalid header name');
+    if (colon < 0 || colon > eol || !isTokenBytes(bytes, base + pos, base + colon)) throw new RequestError(400, 'invalid header name');
     const name = head.slice(pos, colon);
-    const value = trimOws(head, colon + 1, eol);
-    if (!isFieldValue(value)) throw new RequestError(400, 'invalid header value');
+    // The value without surrounding OWS (SP, HTAB); no control characters in what is left.
+    let start = base + colon + 1;
+    let stop = base + eol;
+    while (start < stop && (bytes[start] === 0x20 || bytes[start] === 0x09)) start++;
+    while (stop > start && (bytes[stop - 1] === 0x20 || bytes[stop - 1] === 0x09)) stop--;
+    if (!isFieldValueBytes(bytes, start, stop)) throw new RequestError(400, 'invalid header value');
+    const value = head.slice(start - base, stop - base);
     pos = eol + 2;
     if (raw.length >= limits.maxHeaders * 2) throw new RequestError(431, 'too many headers');
     raw.push(name, value);
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') sawHost = true;
+        if (equalsLower(name, 'host')) sawHost = true;
         break;
       case 6:
-        if (name.toLowerCase() === 'expect') expect = value.toLowerCase();
+        if (equalsLower(name, 'expect')) expect = value.toLowerCase();
         break;
       case 7:
-        if (name.toLowerCase() === 'upgrade') upgradeHeader = true;
+        if (equalsLower(name, 'upgrade')) upgradeHeader = true;
         break;
       case 10:
-        if (name.toLowerCase() === 'connection') connection = connection === null ? value : `${connection},${value}`;
+        if (equalsLower(name, 'connection')) connection = connection === null ? value : `${connection},${value}`;
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') {
+        if (equalsLower(name, 'content-length')) {
           if (contentLength >= 0) throw new RequestError(400, 'duplicate content-length');
           contentLength = parseContentLength(value);
           if (contentLength < 0) throw new RequestError(400, 'invalid content-length');
         }
         break;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') {
+        if (equalsLower(name, 'transfer-encoding')) {
           if (transferEncoding !== null) throw new RequestError(400, 'duplicate transfer-encoding');
           transferEncoding = value;
         }
@@ -187,10 +196,20 @@ function isRequestTarget(url: string, method: string): boolean {
   return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url);
 }
 
-function trimOws(s: string, start: number, end: number): string {
-  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++;
-  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
-  return s.slice(start, end);
+/** isToken over bytes[start, end). */
+function isTokenBytes(bytes: Buffer, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) if (TOKEN_CHARS[bytes[i]!] !== 1) return false;
+  return true;
+}
+
+/** isFieldValue over bytes[start, end): no control characters but HTAB, no DEL. */
+function isFieldValueBytes(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return false;
+  }
+  return true;
 }
 
 /** Whether a comma-separated, lower-cased list contains `token`. */

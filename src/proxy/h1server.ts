@@ -20,7 +20,7 @@
 import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { ChunkedDecoder, ChunkedError } from './h1common.js';
+import { ChunkedDecoder, ChunkedError, equalsLower } from './h1common.js';
 import { parseRequestHead, RequestError, type ParsedRequest, type RequestHeadLimits } from './h1request.js';
 
 export interface H1Settings extends RequestHeadLimits {
@@ -185,7 +185,7 @@ export class H1Response extends EventEmitter {
   writeHead(status: number, headers: readonly string[]): this {
     if (this.headersSent) throw new Error('headers already sent');
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`invalid status ${status}`);
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`;
+    let head = statusLine(status);
     let hasLength = false;
     let hasDate = false;
     for (let i = 0; i < headers.length; i += 2) {
@@ -193,13 +193,13 @@ export class H1Response extends EventEmitter {
       const value = headers[i + 1]!;
       switch (name.length) {
         case 4:
-          if (name.toLowerCase() === 'date') hasDate = true;
+          if (equalsLower(name, 'date')) hasDate = true;
           break;
         case 10:
-          if (name.toLowerCase() === 'connection' && /(?:^|,)\s*close\s*(?:,|$)/i.test(value)) this.closeAfter = true;
+          if (equalsLower(name, 'connection') && /(?:^|,)\s*close\s*(?:,|$)/i.test(value)) this.closeAfter = true;
           break;
         case 14:
-          if (name.toLowerCase() === 'content-length') hasLength = true;
+          if (equalsLower(name, 'content-length')) hasLength = true;
           break;
       }
       head += `${name}: ${value}\r\n`;
@@ -369,7 +369,8 @@ export class H1Connection {
             this.socket.pause();
             return;
           }
-          if (this.headStartedAt === 0) this.headStartedAt = performance.now();
+          // lastActivity: the time of the read that brought these bytes (one clock read per read)
+          if (this.headStartedAt === 0) this.headStartedAt = this.lastActivity;
           const result = parseRequestHead(this.buf, this.pos, this.server.settings, this.headScanned);
           if (result === null) {
             this.headScanned = this.buf.length - this.pos;
@@ -431,7 +432,7 @@ export class H1Connection {
     const res = new H1Response(this, req, head.minor, head.keepAlive);
     this.req = req;
     this.res = res;
-    this.requestStartedAt = performance.now();
+    this.requestStartedAt = this.lastActivity; // the time of the read that completed the head
     if (head.chunked) {
       this.decoder.reset();
       this.phase = Phase.Chunked;
@@ -586,6 +587,13 @@ export class H1Connection {
     this.req = null;
     this.buf = null;
   }
+}
+
+/** `HTTP/1.1 200 OK\r\n` and the like, built once per status code. */
+const statusLines: string[] = [];
+
+function statusLine(status: number): string {
+  return (statusLines[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`);
 }
 
 function resumeAfterResponse(conn: H1Connection): void {

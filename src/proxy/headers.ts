@@ -8,6 +8,7 @@
  * on upgrade requests) and every header the Connection header names.
  */
 import { randomUUID } from 'node:crypto';
+import { equalsLower } from './h1common.js';
 import { RETRY_OPT_IN_HEADER } from './retry.js';
 
 /** What the request head tells the proxy, filled in by scanRequestHeaders. */
@@ -41,41 +42,35 @@ const enum Kind {
 
 /**
  * Classifies a header name. Switching on the length first means most names are never lowercased
- * (a measurable cost on the hot path).
+ * (a measurable cost on the hot path), and names are compared without lower-cased copies.
  */
 function classify(name: string): Kind {
   switch (name.length) {
     case 2:
-      return name.toLowerCase() === 'te' ? Kind.HopByHop : Kind.Pass;
+      return equalsLower(name, 'te') ? Kind.HopByHop : Kind.Pass;
     case 4:
-      return name.toLowerCase() === 'host' ? Kind.Host : Kind.Pass;
+      return equalsLower(name, 'host') ? Kind.Host : Kind.Pass;
     case 6:
       // The proxy has already answered `Expect: 100-continue` itself (node does it before emitting
       // the request), so the upstream must not be asked again (as Envoy does by default).
-      return name.toLowerCase() === 'expect' ? Kind.HopByHop : Kind.Pass;
-    case 7: {
-      const lower = name.toLowerCase();
-      if (lower === 'upgrade') return Kind.Upgrade;
-      return lower === 'trailer' ? Kind.HopByHop : Kind.Pass;
-    }
-    case 10: {
-      const lower = name.toLowerCase();
-      if (lower === 'connection') return Kind.Connection;
-      return lower === 'keep-alive' ? Kind.HopByHop : Kind.Pass;
-    }
+      return equalsLower(name, 'expect') ? Kind.HopByHop : Kind.Pass;
+    case 7:
+      if (equalsLower(name, 'upgrade')) return Kind.Upgrade;
+      return equalsLower(name, 'trailer') ? Kind.HopByHop : Kind.Pass;
+    case 10:
+      if (equalsLower(name, 'connection')) return Kind.Connection;
+      return equalsLower(name, 'keep-alive') ? Kind.HopByHop : Kind.Pass;
     case 12:
-      return name.toLowerCase() === 'x-request-id' ? Kind.RequestId : Kind.Pass;
+      return equalsLower(name, 'x-request-id') ? Kind.RequestId : Kind.Pass;
     case 14:
-      return name.toLowerCase() === 'content-length' ? Kind.ContentLength : Kind.Pass;
+      return equalsLower(name, 'content-length') ? Kind.ContentLength : Kind.Pass;
     case 15:
-      return name.toLowerCase() === 'x-forwarded-for' ? Kind.ForwardedFor : Kind.Pass;
-    case 17: {
-      const lower = name.toLowerCase();
-      if (lower === 'transfer-encoding') return Kind.TransferEncoding;
-      return lower === 'x-forwarded-proto' ? Kind.ForwardedProto : Kind.Pass;
-    }
+      return equalsLower(name, 'x-forwarded-for') ? Kind.ForwardedFor : Kind.Pass;
+    case 17:
+      if (equalsLower(name, 'transfer-encoding')) return Kind.TransferEncoding;
+      return equalsLower(name, 'x-forwarded-proto') ? Kind.ForwardedProto : Kind.Pass;
     case 18:
-      if (name.toLowerCase() === RETRY_OPT_IN_HEADER) return Kind.RetryOptIn;
+      if (equalsLower(name, RETRY_OPT_IN_HEADER)) return Kind.RetryOptIn;
       break;
   }
   return isProxyHeader(name) ? Kind.HopByHop : Kind.Pass;

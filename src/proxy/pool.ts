@@ -39,6 +39,14 @@ export interface PoolOptions {
 /** Node error codes meaning the connection (or its TLS handshake) never came up. */
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
 
+/**
+ * The read buffer of every plaintext upstream connection (net's `onread`): reads land here instead
+ * of in a new Buffer each, and skip the stream machinery of a 'data' event. One buffer serves all
+ * connections because each read is parsed completely before the next one happens; the parser
+ * copies what it keeps (see ResponseParser.execute, Connection.onBody).
+ */
+const sharedReadBuffer = Buffer.allocUnsafe(64 * 1024);
+
 export class UpstreamCall {
   /** The connection had served requests before (a reset may be the keep-alive race). */
   reused = false;
@@ -67,14 +75,20 @@ export class UpstreamCall {
   send(conn: Connection): void {
     this.conn = conn;
     const socket = conn.socket;
-    socket.cork();
-    socket.write(this.head, 'latin1');
-    if (this.body !== null) {
-      if (this.body.length > 0) socket.write(this.body);
+    const body = this.body;
+    if (body === null || body.length === 0) {
+      // Head only: a plain write (cork/uncork would only add the buffering detour).
+      socket.write(this.head, 'latin1');
+    } else {
+      socket.cork(); // head and body in one writev
+      socket.write(this.head, 'latin1');
+      socket.write(body);
+      socket.uncork();
+    }
+    if (body !== null) {
       this.requestEnded = true;
       this.body = null;
     }
-    socket.uncork();
   }
 
   /** Streams part of the request body; false means wait for onRequestDrain. */
@@ -127,30 +141,30 @@ export class Connection implements ResponseHandler {
   readonly socket: Socket;
   readonly parser: ResponseParser;
   call: UpstreamCall | null = null;
+  /** When the connection went back to the pool (performance.now()). */
+  idleSince = 0;
   private connected = false;
   private headReceived = false;
   private served = 0;
   private failed = false;
+  /** Reads land in sharedReadBuffer (plaintext), not in a Buffer of their own (TLS). */
+  private readonly sharedReads: boolean;
 
   constructor(readonly pool: Pool) {
     const o = pool.options;
     this.socket = o.tls
       ? tls.connect({ ...o.tls, host: o.host, port: o.port, ALPNProtocols: ['http/1.1'] })
-      : net.connect({ host: o.host, port: o.port });
+      : net.connect({ host: o.host, port: o.port, onread: { buffer: sharedReadBuffer, callback: (n, buf) => this.onRead(n, buf) } });
+    this.sharedReads = !o.tls;
     this.socket.setNoDelay(true);
-    // Armed once for the connection's life: node re-arms it on every read and write, and the
-    // handler below ignores it while a call is in progress. Toggling it per request (off while
-    // busy, on when pooled) cost a timer list removal and insertion each time.
-    this.socket.setTimeout(o.idleMs);
+    // No socket timeout: node would re-arm it on every read and write (a timer list removal and
+    // insertion each). Idle connections are closed by the pool's sweep (Pool.sweepIdle).
     this.parser = new ResponseParser(o.maxHeaderBytes, this);
     this.socket.once(o.tls ? 'secureConnect' : 'connect', () => (this.connected = true));
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (o.tls) this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('drain', () => {
       const call = this.call;
       if (call?.sink) call.sink.onRequestDrain(call);
-    });
-    this.socket.on('timeout', () => {
-      if (this.call === null) this.destroy(); // idle for too long in the pool
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.onClose(err));
     this.socket.on('close', () => this.onClose(null));
@@ -177,7 +191,9 @@ export class Connection implements ResponseHandler {
 
   onBody(chunk: Buffer): void {
     const call = this.call;
-    if (call?.sink) call.sink.onResponseData(call, chunk);
+    // Copied when it lies in the shared read buffer, which the next read overwrites: the sink may
+    // keep the chunk (a socket write that has to wait).
+    if (call?.sink) call.sink.onResponseData(call, this.sharedReads ? Buffer.from(chunk) : chunk);
   }
 
   onComplete(): void {
@@ -188,6 +204,12 @@ export class Connection implements ResponseHandler {
     const reusable = this.parser.keepAlive && call.requestEnded && !this.socket.destroyed;
     this.pool.release(this, reusable);
     if (call.sink) call.sink.onResponseEnd(call);
+  }
+
+  /** A read into the shared buffer (plaintext connections); returning false would pause. */
+  private onRead(length: number, buf: Uint8Array): boolean {
+    this.onData(Buffer.from(buf.buffer, buf.byteOffset, length));
+    return true;
   }
 
   private onData(chunk: Buffer): void {
@@ -239,6 +261,8 @@ export class Pool {
   /** Body chunks written by calls still waiting for a connection (streamed bodies only). */
   private readonly queuedBodies = new Map<UpstreamCall, (Buffer | null)[]>();
   private retired = false;
+  /** Closes connections idle for idleMs; runs only while some are idle. */
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(public options: PoolOptions) {}
 
@@ -267,7 +291,35 @@ export class Pool {
       this.assign(conn, next);
       return;
     }
+    conn.idleSince = performance.now();
     this.idle.push(conn);
+    if (this.sweeper === null) this.startSweeper();
+  }
+
+  /** Closes the connections idle for idleMs or longer (the oldest are first in `idle`). */
+  sweepIdle(now: number): void {
+    let expired = 0;
+    while (expired < this.idle.length && now - this.idle[expired]!.idleSince >= this.options.idleMs) expired++;
+    for (const conn of this.idle.splice(0, expired)) {
+      this.all.delete(conn);
+      conn.destroy();
+    }
+    if (this.idle.length === 0) this.stopSweeper();
+  }
+
+  /**
+   * Checks a few times per idleMs (so a connection closes between idleMs and 1.25 idleMs after
+   * its last response), at least every second, at most every 10 ms.
+   */
+  private startSweeper(): void {
+    const ms = Math.max(10, Math.min(1000, Math.floor(this.options.idleMs / 4)));
+    this.sweeper = setInterval(sweepPool, ms, this);
+    this.sweeper.unref();
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 
   /** A connection closed or failed: drop it, and let a waiting call open a new one. */
@@ -295,6 +347,7 @@ export class Pool {
   /** Stops pooling: idle connections close now, busy ones after their request. */
   retire(): void {
     this.retired = true;
+    this.stopSweeper();
     for (const conn of this.idle.splice(0)) {
       this.all.delete(conn);
       conn.destroy();
@@ -303,6 +356,7 @@ export class Pool {
 
   destroy(): void {
     this.retired = true;
+    this.stopSweeper();
     for (const call of this.waiting.splice(0)) call.sink?.onFailure(call, Failure.ConnectFailure);
     for (const conn of [...this.all]) conn.destroy();
   }
@@ -330,4 +384,8 @@ export class Pool {
       this.assign(this.open(), this.waiting.shift()!);
     }
   }
+}
+
+function sweepPool(pool: Pool): void {
+  pool.sweepIdle(performance.now());
 }

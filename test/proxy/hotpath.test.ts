@@ -1,12 +1,12 @@
 /**
- * The pieces reworked for speed keep their behaviour: the pool's idle timer (armed once per
- * connection instead of per request), batched access-log writes (no promise per batch), and cheap
+ * The pieces reworked for speed keep their behaviour: the pool's idle timeout (one sweep per
+ * pool instead of a socket timer re-armed on every read and write), batched access-log writes (no promise per batch), and cheap
  * request ids.
  */
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AccessLog, type AccessEntry } from '../../src/proxy/accesslog.js';
+import { AccessLog, milliseconds, type AccessEntry } from '../../src/proxy/accesslog.js';
 import { newRequestId } from '../../src/proxy/headers.js';
 import { Pool, type CallSink, type UpstreamCall } from '../../src/proxy/pool.js';
 import type { Failure } from '../../src/proxy/retry.js';
@@ -158,5 +158,13 @@ describe('generated request ids', () => {
       ids.add(id);
     }
     expect(ids.size).toBe(10_000);
+  });
+});
+
+describe('access log durations', () => {
+  it('prints durationMs as String(Math.round(ms * 1000) / 1000) would', () => {
+    const values = [0, 0.0004, 0.0005, 0.001, 0.01, 0.042, 0.1, 0.9995, 1, 1.5, 3.0001, 7.25, 12, 1234.5678, 99999.9999];
+    for (let i = 0; i < 2000; i++) values.push(Math.random() * 10 ** (Math.random() * 7 - 2));
+    for (const ms of values) expect(milliseconds(ms)).toBe(String(Math.round(ms * 1000) / 1000));
   });
 });
