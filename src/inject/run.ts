@@ -86,7 +86,9 @@ function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: W
   for (const o of objects) {
     if (!isGenerated(o) || o.docIndex === undefined) continue;
     const k = key(o.namespace, o.kind, o.name);
-    generated.set(k, [...(generated.get(k) ?? []), o]);
+    const list = generated.get(k);
+    if (list) list.push(o);
+    else generated.set(k, [o]);
   }
   for (const ref of objects) {
     if (ref.kind === 'Service') {

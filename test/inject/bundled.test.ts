@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import https from 'node:https';
 import net from 'node:net';
 import { parse } from 'yaml';
-import { PROXY_JSON_LOG_PORT } from '../../src/sidecars/logging/shared.js';
+import { PROXY_JSON_LOG_PORT } from '../../src/sidecars/logging/proxy-log.js';
 import { NODE_FLAGS, NODE_IMAGE } from '../../src/sidecars/bundled/container.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SettingsLayer } from '../../src/settings/resolve.js';

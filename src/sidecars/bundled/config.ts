@@ -8,7 +8,7 @@ import { resolveConfig, type OriginationTlsConfig, type ProxyConfig, type Retrie
 import type { Settings } from '../../settings/types.js';
 import { certificateSource, peerIdentities, trustDomainPrefix, upstreamIdentity, type CertificateSource } from '../mtls/index.js';
 import { drainSeconds } from '../hardening.js';
-import { PROXY_JSON_LOG_PORT } from '../logging/shared.js';
+import { PROXY_JSON_LOG_PORT } from '../logging/proxy-log.js';
 import type { WorkloadContext } from '../types.js';
 
 export const PROXY_CONFIG_FILE = 'proxy.json';

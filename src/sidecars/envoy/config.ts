@@ -5,7 +5,7 @@ import { renderYamlTemplate } from '../../templates.js';
 import { protoDuration } from '../../units.js';
 import type { Settings, Upstream } from '../../settings/types.js';
 import type { WorkloadContext } from '../types.js';
-import { PROXY_LOG_PORT, PROXY_LOG_TAG } from '../logging/shared.js';
+import { PROXY_LOG_PORT, PROXY_LOG_TAG } from '../logging/proxy-log.js';
 import { certificateSource, peerIdentities, trustDomainPrefix, upstreamIdentity, type CertificateSource } from '../mtls/index.js';
 
 export const ENVOY_CONFIG_FILE = 'envoy.yaml';

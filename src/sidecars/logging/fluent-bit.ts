@@ -3,7 +3,7 @@ import { renderYamlTemplate } from '../../templates.js';
 import { FLUENT_BIT_IMAGE } from '../../validate/fluentbit.js';
 import { drainSeconds, hardenedSecurityContext } from '../hardening.js';
 import type { Json, WorkloadContext } from '../types.js';
-import { loggingTemplateData, mebibytes, metadataEnv, shipperMounts, STATE_DIR, type LoggingTemplateData } from './shared.js';
+import { loggingTemplateData, memoryLimit, metadataEnv, MiB, shipperMounts, STATE_DIR, type LoggingTemplateData } from './shared.js';
 
 export const FLUENT_BIT_CONFIG_FILE = 'fluent-bit.yaml';
 export const FLUENT_BIT_TEMPLATE = 'fluent-bit.yaml.hbs';
@@ -13,7 +13,6 @@ export const FLUENT_BIT_HTTP_PORT = 2020;
 /** The image has no USER (it would run as root); distroless images know 65532 as "nonroot". */
 const FLUENT_BIT_UID = 65532;
 
-const MiB = 1024 * 1024;
 /** Fluent Bit's own chunk size: about 2 MB of records each. */
 const CHUNK_BYTES = 2 * MiB;
 
@@ -32,11 +31,9 @@ export const FLUENT_BIT_LIMITS = {
   baseBytes: 24 * MiB,
 };
 
-/** Memory limit: everything the limits above let Fluent Bit hold, with 50% headroom, in 32 MiB steps. */
+/** Memory limit: everything the limits above let Fluent Bit hold (see memoryLimit). */
 export function fluentBitMemoryLimit(limits = FLUENT_BIT_LIMITS): string {
-  const bounded = limits.baseBytes + limits.maxChunksUp * CHUNK_BYTES + limits.backlogBytes + 4 * limits.maxLineBytes;
-  const step = 32 * MiB;
-  return mebibytes(Math.ceil((bounded * 1.5) / step) * step);
+  return memoryLimit(limits.baseBytes + limits.maxChunksUp * CHUNK_BYTES + limits.backlogBytes + 4 * limits.maxLineBytes);
 }
 
 export interface FluentBitTemplateData extends LoggingTemplateData {

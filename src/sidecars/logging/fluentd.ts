@@ -4,7 +4,7 @@ import type { LogOutput } from '../../settings/types.js';
 import { FLUENTD_IMAGES, type FluentdImage } from '../../validate/fluentd.js';
 import { hardenedSecurityContext } from '../hardening.js';
 import type { Json, WorkloadContext } from '../types.js';
-import { loggingTemplateData, mebibytes, metadataEnv, shipperMounts, STATE_DIR, type LoggingTemplateData } from './shared.js';
+import { loggingTemplateData, memoryLimit, metadataEnv, MiB, shipperMounts, STATE_DIR, type LoggingTemplateData } from './shared.js';
 
 export const FLUENTD_CONFIG_FILE = 'fluent.conf';
 export const FLUENTD_TEMPLATE = 'fluent.conf.hbs';
@@ -14,7 +14,6 @@ export const FLUENTD_MONITOR_PORT = 24220;
 /** Fluentd's server engine puts a socket in /tmp at start; the root filesystem is read-only. */
 const TMP_VOLUME = 'sidecarctl-fluentd-tmp';
 
-const MiB = 1024 * 1024;
 
 export const FLUENTD_LIMITS = {
   chunkLimitSize: '8m',
@@ -27,11 +26,9 @@ export const FLUENTD_LIMITS = {
   chunksInMemory: 4,
 };
 
-/** Memory limit: the process plus the chunks in memory, with 50% headroom, in 32 MiB steps. */
+/** Memory limit: the process plus the chunks in memory (see memoryLimit). */
 export function fluentdMemoryLimit(limits = FLUENTD_LIMITS): string {
-  const bounded = limits.baseBytes + limits.chunksInMemory * limits.chunkBytes;
-  const step = 32 * MiB;
-  return mebibytes(Math.ceil((bounded * 1.5) / step) * step);
+  return memoryLimit(limits.baseBytes + limits.chunksInMemory * limits.chunkBytes);
 }
 
 /** How each pinned image is run: its user, and the command line (through the image's entrypoint where it honours args). */

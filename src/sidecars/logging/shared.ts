@@ -1,9 +1,12 @@
 /**
  * What both log shippers share: where the app's logs live, the volumes that carry them, the pod
- * metadata every record gets, and the local port the proxy sends its access logs to.
+ * metadata every record gets, and the input that takes the proxy's access logs.
  */
 import type { LogOutput } from '../../settings/types.js';
+import { PROXY_CONTAINER } from '../bundled/container.js';
+import { ENVOY_CONTAINER } from '../envoy/container.js';
 import type { Json, WorkloadContext } from '../types.js';
+import { PROXY_JSON_LOG_PORT, PROXY_LOG_PORT, PROXY_LOG_TAG } from './proxy-log.js';
 
 /** Shared between the app (read-write) and the shipper (read-only). */
 export const LOG_VOLUME = 'sidecarctl-logs';
@@ -12,11 +15,6 @@ export const STATE_VOLUME = 'sidecarctl-log-state';
 export const STATE_DIR = '/var/lib/sidecarctl';
 /** Upper bound of the state volume; the shippers' buffer limits stay well below it. */
 export const STATE_SIZE_LIMIT = '1Gi';
-/** The shipper's Forward-protocol input on 127.0.0.1: where Envoy sends its access logs. */
-export const PROXY_LOG_PORT = 24224;
-/** The shipper's JSON-lines TCP input on 127.0.0.1: where the bundled proxy sends its access logs. */
-export const PROXY_JSON_LOG_PORT = 24225;
-export const PROXY_LOG_TAG = 'proxy.access';
 /** Tag prefix of the app's log lines. */
 export const APP_LOG_TAG = 'app';
 
@@ -48,8 +46,8 @@ export function metadataEnv(): Json[] {
 
 /** The container that writes each record's lines: the app, or the proxy for access logs. */
 export function proxyContainerName(ctx: WorkloadContext): string | null {
-  if (ctx.settings.proxy === 'envoy') return 'sidecarctl-envoy';
-  if (ctx.settings.proxy === 'bundled') return 'sidecarctl-proxy';
+  if (ctx.settings.proxy === 'envoy') return ENVOY_CONTAINER;
+  if (ctx.settings.proxy === 'bundled') return PROXY_CONTAINER;
   return null;
 }
 
@@ -84,7 +82,13 @@ export function loggingTemplateData(ctx: WorkloadContext): LoggingTemplateData {
   };
 }
 
-/** `128Mi`-style quantity from bytes, rounded up to whole MiB. */
-export function mebibytes(bytes: number): string {
-  return `${Math.ceil(bytes / (1024 * 1024))}Mi`;
+export const MiB = 1024 * 1024;
+
+/**
+ * A shipper's container memory limit from the bytes its own settings let it hold: 50% headroom for
+ * what they do not bound, rounded up to a 32 MiB step, as a `128Mi`-style quantity.
+ */
+export function memoryLimit(boundedBytes: number): string {
+  const step = 32 * MiB;
+  return `${(Math.ceil((boundedBytes * 1.5) / step) * step) / MiB}Mi`;
 }
