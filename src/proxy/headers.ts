@@ -5,7 +5,13 @@
  *
  * Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection and are dropped: Connection,
  * Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding (node frames bodies itself), Upgrade (except
- * on upgrade requests) and every header the Connection header names.
+ * on upgrade requests) and every header the Connection header names, except the ones the proxy
+ * frames or routes the message by (PROTECTED_NAMES).
+ *
+ * Framing is never copied from the client: the proxy writes the Content-Length or
+ * Transfer-Encoding it parsed and forwards the body exactly as it decoded it. Otherwise a client
+ * could name Content-Length in its Connection header, have it removed, and leave its body
+ * unframed on a pooled connection, where the upstream reads it as further requests (smuggling).
  */
 import { randomUUID } from 'node:crypto';
 import { equalsLower } from './h1common.js';
@@ -100,10 +106,29 @@ function extraHopByHop(connection: string | null): Set<string> | null {
   return extra;
 }
 
+/**
+ * Names a Connection header may never remove: the ones that frame or route the message (RFC 9110
+ * §7.6.1: a connection option must not name a field meant for every recipient), and the ones the
+ * proxy sets itself. nginx and HAProxy keep these too.
+ */
+export const PROTECTED_NAMES: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'content-type',
+  'content-encoding',
+  'content-range',
+  'cache-control',
+  'x-request-id',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+]);
+
 function without(headers: string[], names: Set<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < headers.length; i += 2) {
-    if (!names.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+    const name = headers[i]!.toLowerCase();
+    if (!names.has(name) || PROTECTED_NAMES.has(name)) out.push(headers[i]!, headers[i + 1]!);
   }
   return out;
 }
@@ -137,8 +162,9 @@ export function newRequestId(): string {
  *   HTTP/1.0 clients that sent none (the upstream request is HTTP/1.1, which requires one).
  * - x-request-id is propagated, or generated (newRequestId) when absent or oversized.
  * - x-forwarded-for gets the client address appended; x-forwarded-proto is set to `proto`.
- * - A chunked request body is sent upstream chunked again (Transfer-Encoding is re-added,
- *   otherwise node would send a GET body without framing).
+ * - The body's framing is the one the proxy parsed, written by the proxy after hop-by-hop removal:
+ *   `content-length: N` for a declared length, `transfer-encoding: chunked` for a chunked body
+ *   (re-chunked as decoded). The client's own framing headers are never forwarded as such.
  * - `keepUpgrade` keeps Upgrade and `Connection: upgrade` for WebSocket/Upgrade requests.
  */
 export function scanRequestHeaders(
@@ -176,9 +202,9 @@ export function scanRequestHeaders(
         out.push(name, hostRewrite ?? value);
         break;
       case Kind.ContentLength:
-        // the request parser already rejected malformed or repeated lengths (and CL with TE)
+        // The request parser already rejected malformed or repeated lengths (and CL with TE).
+        // Written back below from the parsed value, after hop-by-hop removal.
         contentLength = Number(value);
-        out.push(name, value);
         break;
       case Kind.TransferEncoding:
         chunked = true;
@@ -207,7 +233,8 @@ export function scanRequestHeaders(
   if (!sawHost) out.push('host', hostRewrite ?? defaultHost);
   const extra = extraHopByHop(connection);
   const headers = extra === null ? out : without(out, extra);
-  if (chunked && contentLength < 0) headers.push('transfer-encoding', 'chunked');
+  if (contentLength >= 0) headers.push('content-length', String(contentLength));
+  else if (chunked) headers.push('transfer-encoding', 'chunked');
   if (keepUpgrade) headers.push('connection', 'upgrade');
   requestId ??= newRequestId();
   headers.push(
@@ -233,6 +260,7 @@ export function scanRequestHeaders(
 export function responseHeaders(raw: string[], keepUpgrade: boolean, close: boolean): string[] {
   const out: string[] = [];
   let connection: string | null = null;
+  let transferEncoding = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
@@ -244,8 +272,10 @@ export function responseHeaders(raw: string[], keepUpgrade: boolean, close: bool
       case Kind.Upgrade:
         if (keepUpgrade) out.push(name, value);
         break;
-      case Kind.HopByHop:
       case Kind.TransferEncoding:
+        transferEncoding = true;
+        break;
+      case Kind.HopByHop:
         break;
       default:
         out.push(name, value);
@@ -253,5 +283,17 @@ export function responseHeaders(raw: string[], keepUpgrade: boolean, close: bool
   }
   if (close) out.push('connection', 'close');
   const extra = extraHopByHop(connection);
-  return extra === null ? out : without(out, extra);
+  const headers = extra === null ? out : without(out, extra);
+  // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3), and the body was decoded by it: a
+  // Content-Length beside it must go (§6.3 says a proxy must remove it), or the client would
+  // frame the re-encoded body by a length that is not its own.
+  return transferEncoding ? withoutContentLength(headers) : headers;
+}
+
+function withoutContentLength(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) {
+    if (!equalsLower(headers[i]!, 'content-length')) out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
 }
