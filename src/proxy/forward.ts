@@ -71,6 +71,8 @@ export interface InboundResponse extends EventEmitter {
   readonly headersSent: boolean;
   readonly destroyed: boolean;
   readonly writableFinished: boolean;
+  /** Bytes written but not yet handed to the kernel (the chunk of a queued write is still held). */
+  readonly writableLength: number;
   writeHead(status: number, headers: string[]): unknown;
   write(chunk: Buffer): boolean;
   end(body?: string): unknown;
@@ -128,6 +130,13 @@ class Exchange implements RequestHead, CallSink {
   poolRetried = false;
   /** The response has begun (forwarded or local): no more attempts. */
   responding = false;
+  /**
+   * The upstream's status and headers, held until its first body bytes (or its end) arrive: a
+   * body that turns out malformed at once (an invalid first chunk size) then still gets a clean
+   * 502 instead of a 200 with nothing behind it.
+   */
+  pendingStatus = 0;
+  pendingHeaders: string[] = EMPTY;
 
   constructor(
     readonly state: ListenerState,
@@ -247,36 +256,60 @@ class Exchange implements RequestHead, CallSink {
       this.retryAfterBackoff(now);
       return;
     }
+    this.responding = true;
+    this.status = status;
+    this.pendingStatus = status;
+    this.pendingHeaders = responseHeaders(rawHeaders, false, this.state.draining);
+  }
+
+  /** Sends the held response head; false when the server refused it (then the client got a 502). */
+  flushHead(): boolean {
+    const status = this.pendingStatus;
+    if (status === 0) return true;
+    this.pendingStatus = 0;
     try {
-      this.res.writeHead(status, responseHeaders(rawHeaders, false, this.state.draining));
+      this.res.writeHead(status, this.pendingHeaders);
     } catch {
       // the server refuses something the upstream sent (an invalid status)
       this.abandonAttempt();
       this.local(502, 'upstream-invalid-response');
-      return;
+      return false;
     }
-    this.responding = true;
-    this.status = status;
+    this.pendingHeaders = EMPTY;
+    return true;
   }
 
-  onResponseData(call: UpstreamCall, chunk: Buffer): void {
+  onResponseData(call: UpstreamCall, chunk: Buffer): boolean {
+    if (this.pendingStatus !== 0 && !this.flushHead()) return false;
     this.bytesSent += chunk.length;
-    if (!this.res.write(chunk)) {
-      // Backpressure: the client reads slower than the upstream sends.
-      call.pause();
-      this.res.once('drain', onResponseDrain);
-    }
+    const res = this.res;
+    if (res.write(chunk)) return res.writableLength > 0;
+    // Backpressure: the client reads slower than the upstream sends. Nothing more is read from
+    // the upstream until the client has taken what is queued, so a slow reader holds at most
+    // one read buffer and the socket's high-water mark.
+    call.pause();
+    res.once('drain', onResponseDrain);
+    return true;
   }
 
   onResponseEnd(): void {
     this.endAttempt();
+    if (this.pendingStatus !== 0 && !this.flushHead()) return;
     this.res.end();
   }
 
   onResponseAborted(): void {
+    this.endAttempt();
+    if (this.pendingStatus !== 0) {
+      // Broken before any body byte (a malformed first chunk, a reset): nothing reached the
+      // client yet, so it gets an honest 502, and the upstream is charged with the failure.
+      this.pendingStatus = 0;
+      this.route.upstream.breaker.record(false, false, performance.now());
+      this.local(502, 'upstream-invalid-response');
+      return;
+    }
     // Reset in the middle of the response body: the client must not get a truncated body that
     // looks complete, so its connection is cut too.
-    this.endAttempt();
     this.error = 'upstream-reset';
     this.res.destroy();
   }
@@ -311,6 +344,11 @@ class Exchange implements RequestHead, CallSink {
   }
 
   // ------------------------------------------------------------------------------------------
+
+  /** A streamed request body is still arriving: a timeout now is the client's, not the upstream's. */
+  clientStillSending(): boolean {
+    return this.streaming && !this.req.complete;
+  }
 
   /** Whether to try again; takes a retry budget slot when the answer is yes. */
   mayRetry(retriable: boolean): boolean {
@@ -362,6 +400,7 @@ class Exchange implements RequestHead, CallSink {
     this.responding = true;
     this.error = reason;
     this.status = status;
+    this.pendingStatus = 0;
     const res = this.res;
     if (res.headersSent || res.destroyed) {
       res.destroy();
@@ -474,20 +513,23 @@ function onTryTimeout(ex: Exchange): void {
   ex.timer = null;
   const call = ex.call!;
   ex.abandonAttempt(); // its connection may be stuck: do not let it back into the pool
+  if (ex.clientStillSending()) return ex.local(408, 'client-timeout');
   ex.onFailure(call, Failure.Timeout);
 }
 
 function onDeadline(ex: Exchange): void {
   ex.timer = null;
-  if (ex.awaitingUpstream) {
+  if (ex.clientStillSending() || !ex.awaitingUpstream) {
+    // The client had not sent its whole request when time ran out (a slow or stalled body,
+    // streamed or buffered for retries): its fault, never counted against the upstream.
     ex.abandonAttempt();
-    ex.route.upstream.breaker.record(false, ex.probe, performance.now());
-    ex.probe = false;
-    ex.local(504, 'upstream-timeout');
-  } else {
-    // Still receiving the request body (buffered for retries) when time ran out.
-    ex.local(408, 'request-timeout');
+    ex.local(408, 'client-timeout');
+    return;
   }
+  ex.abandonAttempt();
+  ex.route.upstream.breaker.record(false, ex.probe, performance.now());
+  ex.probe = false;
+  ex.local(504, 'upstream-timeout');
 }
 
 function onBackoffDone(ex: Exchange): void {

@@ -15,7 +15,7 @@ import tls, { type TLSSocket } from 'node:tls';
 import type { MtlsMode, ResolvedListenerConfig } from './config.js';
 import type { InboundRequest, InboundResponse } from './forward.js';
 import { H1Server, type H1Settings } from './h1server.js';
-import { MIN_TLS_VERSION, type TlsMaterial } from './tls.js';
+import { serverContextOptions, type TlsMaterial } from './tls.js';
 
 /** Which HTTP server the listeners use. */
 export const SERVER_IMPLEMENTATION: 'lean' | 'node' = 'lean';
@@ -39,8 +39,11 @@ export interface Frontend {
   /** Timeouts and limits that can change without a new frontend. */
   update(config: ResolvedListenerConfig): void;
   useCertificates(material: TlsMaterial): void;
-  /** Further responses close their connections; idle connections are closed. */
-  retire(): void;
+  /**
+   * Further responses close their connections; idle connections are closed at once, or with
+   * `idleGraceMs` once they have been silent that long (a reload that must lose no request).
+   */
+  retire(idleGraceMs?: number): void;
   closeIdleConnections(): void;
   /** Releases timers; connections still open are not touched. */
   close(): void;
@@ -53,10 +56,9 @@ export function createFrontend(config: ResolvedListenerConfig, material: TlsMate
 /** TLS server options shared by both implementations: client certificates required, TLS 1.2+. */
 function tlsOptions(config: ResolvedListenerConfig, material: TlsMaterial | null): tls.TlsOptions {
   return {
-    ...material,
+    ...serverContextOptions(material),
     requestCert: true,
     rejectUnauthorized: true,
-    minVersion: MIN_TLS_VERSION,
     handshakeTimeout: config.timeouts.headersMs,
   };
 }
@@ -102,11 +104,11 @@ class LeanFrontend implements Frontend {
   }
 
   useCertificates(material: TlsMaterial): void {
-    this.tls?.setSecureContext({ ...material, minVersion: MIN_TLS_VERSION });
+    this.tls?.setSecureContext(serverContextOptions(material));
   }
 
-  retire(): void {
-    this.server.retire();
+  retire(idleGraceMs?: number): void {
+    this.server.retire(idleGraceMs ?? null);
   }
 
   closeIdleConnections(): void {
@@ -194,7 +196,7 @@ class NodeFrontend implements Frontend {
   }
 
   useCertificates(material: TlsMaterial): void {
-    this.https?.setSecureContext({ ...material, minVersion: MIN_TLS_VERSION });
+    this.https?.setSecureContext(serverContextOptions(material));
   }
 
   /** node's maxRequestsPerSocket mechanism: every further response asks the client to close. */

@@ -84,10 +84,19 @@ export class H1Server {
     this.startSweeper();
   }
 
-  /** Every further response asks the client to close, and idle connections are closed now. */
-  retire(): void {
+  /** With `retired`: idle connections are closed once silent this long (null: at once). */
+  retiredIdleMs: number | null = null;
+
+  /**
+   * Every further response asks the client to close. Idle connections are closed now, or, with
+   * `idleGraceMs`, once they have been silent that long: a keep-alive client may have a request on
+   * the wire at this very moment, and closing under it loses that request (a reload must lose
+   * none). A busy client gets its next answer with `Connection: close` instead.
+   */
+  retire(idleGraceMs: number | null = null): void {
     this.retired = true;
-    this.closeIdleConnections();
+    this.retiredIdleMs = idleGraceMs;
+    if (idleGraceMs === null) this.closeIdleConnections();
     if (this.connections.size === 0) this.close();
   }
 
@@ -223,6 +232,10 @@ export class H1Response extends EventEmitter {
     this.head = `${head}\r\n`;
     this.headersSent = true;
     return this;
+  }
+
+  get writableLength(): number {
+    return this.conn.socket.writableLength;
   }
 
   /** Writes body bytes; false means wait for 'drain'. */
@@ -506,13 +519,18 @@ export class H1Connection {
     if (this.clientDone && this.res === null && this.phase === Phase.Head) this.closeSoon();
   }
 
+  private keepAliveTimeoutMs(s: H1Settings): number {
+    const grace = this.server.retired ? this.server.retiredIdleMs : null;
+    return grace === null ? s.keepAliveTimeoutMs : Math.min(grace, s.keepAliveTimeoutMs);
+  }
+
   /** Timeouts, checked by the server's sweep. */
   checkTimeouts(now: number, s: H1Settings): void {
     if (this.phase === Phase.Closed) return;
     if (this.res === null && this.phase === Phase.Head) {
       if (this.headStartedAt !== 0) {
         if (now - this.headStartedAt > s.headersTimeoutMs) this.reject(408);
-      } else if (now - this.lastActivity > s.keepAliveTimeoutMs) {
+      } else if (now - this.lastActivity > this.keepAliveTimeoutMs(s)) {
         this.socket.destroy();
       }
       return;

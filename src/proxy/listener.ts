@@ -43,6 +43,8 @@ export interface PreparedUpdate {
 
 const FIRST_TLS_BYTE = 0x16; // TLS record type "handshake"
 const DRAIN_POLL_MS = 100;
+/** How long a connection of a frontend replaced by a reload may stay idle before it is closed. */
+const RELOAD_IDLE_GRACE_MS = 1000;
 
 export class Listener implements ListenerState {
   readonly name: string;
@@ -152,7 +154,11 @@ export class Listener implements ListenerState {
     if (mode !== fe.mode || next.limits.maxHeaderBytes !== fe.maxHeaderBytes) {
       // Fixed at server creation: new connections go to a new frontend, the old one winds down.
       this.frontend = createFrontend(next, certs?.material ?? null, this.hooks);
-      fe.retire();
+      // Connections of the old frontend finish their requests and close after their next
+      // response, or once idle for a moment (closing one under a request on the wire would lose
+      // it). Except when plaintext is now refused: those connections close at once.
+      if (mode === 'strict' && fe.mode !== 'strict') fe.retire();
+      else fe.retire(RELOAD_IDLE_GRACE_MS);
       this.retired.push(fe);
     } else {
       fe.update(next);

@@ -7,7 +7,8 @@
  * upstream pools are swapped for ones built with the new client certificate.
  */
 import { readFile } from 'node:fs/promises';
-import { createSecureContext, type PeerCertificate } from 'node:tls';
+import { constants } from 'node:crypto';
+import { createSecureContext, type PeerCertificate, type SecureContextOptions } from 'node:tls';
 import { describeError, type EventLog } from './log.js';
 import type { Metrics } from './metrics.js';
 import { watchFiles, type WatchOptions, type Watcher } from './watch.js';
@@ -26,6 +27,16 @@ export interface TlsMaterial {
 
 /** TLS 1.2 is the floor everywhere (requirement; TLS 1.0/1.1 are deprecated by RFC 8996). */
 export const MIN_TLS_VERSION = 'TLSv1.2';
+
+/**
+ * Context options of every TLS server the proxy runs: TLS 1.2+, and no renegotiation. A
+ * client-initiated TLS 1.2 renegotiation is a full handshake with certificate checks that the
+ * client can repeat at will on one connection (CPU exhaustion); nginx and HAProxy refuse it too.
+ * TLS 1.3 has no renegotiation at all.
+ */
+export function serverContextOptions(material: TlsMaterial | null): SecureContextOptions {
+  return { ...material, minVersion: MIN_TLS_VERSION, secureOptions: constants.SSL_OP_NO_RENEGOTIATION };
+}
 
 /**
  * Reads the files and checks they form a usable context (a key that does not match its

@@ -63,7 +63,7 @@ function get(p: Pool): Promise<{ status: number; body: string }> {
     let body = '';
     const sink: CallSink = {
       onResponse: (_c: UpstreamCall, s: number) => (status = s),
-      onResponseData: (_c: UpstreamCall, chunk: Buffer) => (body += chunk.toString()),
+      onResponseData: (_c: UpstreamCall, chunk: Buffer) => ((body += chunk.toString()), false),
       onResponseEnd: () => resolve({ status, body }),
       onFailure: (_c: UpstreamCall, f: Failure) => reject(new Error(`failure ${f}`)),
       onResponseAborted: () => reject(new Error('aborted')),

@@ -77,6 +77,26 @@ describe('config reload', () => {
     expect(p.handle.ports().listeners.inbound).toBe(p.port('inbound')); // same port throughout
   });
 
+  it('loses no request when a reload replaces the frontend (keep-alive clients that never retry)', async () => {
+    const a = await backend('a', 1);
+    const config = baseConfig(a.port);
+    proxy = await startProxy(config);
+    const p = proxy;
+    const load = steadyLoad(() => p.url('inbound'), 16);
+    // maxHeaderBytes is fixed when a server is made: each of these reloads builds a new frontend
+    // and retires the old one while its keep-alive connections are busy.
+    for (const maxHeaderBytes of [8192, 16384, 12288, 16384, 9000]) {
+      await sleep(150);
+      p.writeConfig({ ...config, limits: { maxHeaderBytes } });
+    }
+    await sleep(300);
+    await load.stop();
+    const m = await metrics(p.adminUrl('/metrics'));
+    expect(m.get('sidecarctl_proxy_config_reloads_total{result="ok"}')).toBe(5);
+    expect(load.outcomes.filter((o) => o !== 'a')).toEqual([]);
+    expect(load.outcomes.length).toBeGreaterThan(200);
+  });
+
   it('rejects an invalid config with a JSON log line naming the problem, and keeps serving', async () => {
     const a = await backend('a');
     proxy = await startProxy(baseConfig(a.port));

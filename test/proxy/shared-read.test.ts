@@ -94,7 +94,8 @@ function get(p: Pool, path: string): Promise<Answer> {
         answer.status = status;
         answer.headers = headers;
       },
-      onResponseData: (_c: UpstreamCall, chunk: Buffer) => answer.chunks.push(chunk),
+      // keeps the chunk: the pool must then read into a new buffer
+      onResponseData: (_c: UpstreamCall, chunk: Buffer) => (answer.chunks.push(chunk), true),
       onResponseEnd: () => resolve(answer),
       onFailure: (_c: UpstreamCall, f: Failure) => reject(new Error(`failure ${f}`)),
       onResponseAborted: () => reject(new Error('aborted')),

@@ -297,12 +297,12 @@ export interface ChildProxy {
 }
 
 /** Spawns the bundle with a config; resolves once it logged "ready". */
-export async function spawnProxy(config: ProxyConfig, env: NodeJS.ProcessEnv = {}): Promise<ChildProxy> {
+export async function spawnProxy(config: ProxyConfig, env: NodeJS.ProcessEnv = {}, nodeFlags: readonly string[] = []): Promise<ChildProxy> {
   const bundle = await buildBundle();
   const dir = tempDir();
   const configPath = join(dir, 'proxy.json');
   writeFileSync(configPath, JSON.stringify(config));
-  const child = spawn(process.execPath, [bundle, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [...nodeFlags, bundle, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
