@@ -8,7 +8,9 @@
 //   - throughput: wrk -t1 -c50 after a warm-up;
 //   - latency: a fixed 1,000 rps schedule (bench/proxy/fixed-rate.js), percentiles measured from
 //     the scheduled send time;
-//   - memory: peak VmRSS of the proxy process while under load.
+//   - memory: peak VmRSS of the proxy process while under load;
+//   - slow readers: BENCH_SLOW_CLIENTS (default 100) clients each ask for a 10 MB response and
+//     never read it, for BENCH_SLOW_SECONDS (default 3); peak VmRSS of the proxy process.
 // On a machine with 2+ cores the proxy under test gets core 0 and the backend and load generators
 // core 1 (taskset), so proxies do not fight the load generator for CPU.
 //
@@ -36,6 +38,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_DURATION ?? 4);
+const SLOW_CLIENTS = Number(process.env.BENCH_SLOW_CLIENTS ?? 100);
+const SLOW_SECONDS = Number(process.env.BENCH_SLOW_SECONDS ?? 3);
+const BIG_RESPONSE_BYTES = 10 << 20;
 const dir = mkdtempSync(join(tmpdir(), 'sidecarctl-bench-'));
 const children = new Set();
 
@@ -176,6 +181,26 @@ async function fixedRate(url) {
   return JSON.parse(out);
 }
 
+/**
+ * SLOW_CLIENTS connections each send `GET /big` (a 10 MB answer) and never read: what the proxy
+ * buffers for them is what this measures. Returns the peak RSS (MB) of `pid` meanwhile.
+ */
+async function slowReaders(port, pid) {
+  const stopRss = rssSampler(pid);
+  const sockets = [];
+  for (let i = 0; i < SLOW_CLIENTS; i++) {
+    const s = net.connect(port, '127.0.0.1', () => s.write('GET /big HTTP/1.1\r\nHost: bench\r\n\r\n'));
+    s.pause();
+    s.on('error', () => {});
+    sockets.push(s);
+  }
+  await new Promise((r) => setTimeout(r, SLOW_SECONDS * 1000));
+  const peak = stopRss();
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => setTimeout(r, 500));
+  return peak;
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -289,6 +314,7 @@ async function measureAll(targets) {
       if (errors) t.errors = errors;
     }
     for (const t of targets) t.latency.push(await fixedRate(t.url));
+    if (round === 0) for (const t of targets) if (t.pid) t.slowRss = await slowReaders(t.port, t.pid);
     console.error(`  round ${round + 1}/${ROUNDS}: ${targets.map((t) => `${t.name} ${Math.round(t.rps.at(-1))} req/s, p99 ${t.latency.at(-1).p99.toFixed(2)} ms`).join('; ')}`);
   }
   for (const t of targets) {
@@ -304,9 +330,10 @@ async function measureAll(targets) {
 async function main() {
   console.error(`bench:proxy in ${dir} (${pinned ? `proxies on CPU ${PROXY_CPU}, backend and load generators on CPU ${LOAD_CPU}` : 'no CPU pinning'})`);
   const backendPort = await freePort();
+  writeFileSync(join(dir, 'big'), Buffer.alloc(BIG_RESPONSE_BYTES, 0x61));
   const backend = start('backend', LOAD_CPU, tools.nginx, [
     '-c',
-    nginxConf('backend', backendPort, `server { listen 127.0.0.1:PORT; location / { return 200 "hello world\\n"; } }`),
+    nginxConf('backend', backendPort, `server { listen 127.0.0.1:PORT; location / { return 200 "hello world\\n"; } location = /big { alias ${dir}/big; } }`),
   ]);
   await waitForPort(backendPort, backend);
   const targets = await startTargets(backendPort);
@@ -317,12 +344,12 @@ async function main() {
   const ours = targets.at(-1);
   const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
   const lines = [
-    `| target | req/s, wrk -t1 -c${CONNECTIONS} (median of ${ROUNDS}) | vs nginx | vs direct | p50 @${RATE} rps (ms) | p99 @${RATE} rps (ms) | p99 added vs direct (ms) | peak RSS (MB) | CPU µs/request under wrk |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| target | req/s, wrk -t1 -c${CONNECTIONS} (median of ${ROUNDS}) | vs nginx | vs direct | p50 @${RATE} rps (ms) | p99 @${RATE} rps (ms) | p99 added vs direct (ms) | peak RSS (MB) | peak RSS, ${SLOW_CLIENTS} slow readers of 10 MB (MB) | CPU µs/request under wrk |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const t of targets) {
     lines.push(
-      `| ${t.name} | ${fmt(t.medianRps)}${t.errors ? ` (${t.errors})` : ''} | ${fmt(t.medianRps / nginx.medianRps, 2)}x | ${fmt(t.medianRps / direct.medianRps, 2)}x | ${fmt(t.p50, 3)} | ${fmt(t.p99, 3)} | ${t === direct ? '–' : fmt(t.p99 - direct.p99, 3)} | ${t.pid ? fmt(t.rss, 1) : '–'} | ${fmt(t.medianCpu, 1)} |`,
+      `| ${t.name} | ${fmt(t.medianRps)}${t.errors ? ` (${t.errors})` : ''} | ${fmt(t.medianRps / nginx.medianRps, 2)}x | ${fmt(t.medianRps / direct.medianRps, 2)}x | ${fmt(t.p50, 3)} | ${fmt(t.p99, 3)} | ${t === direct ? '–' : fmt(t.p99 - direct.p99, 3)} | ${t.pid ? fmt(t.rss, 1) : '–'} | ${t.pid ? fmt(t.slowRss, 1) : '–'} | ${fmt(t.medianCpu, 1)} |`,
     );
   }
   console.log(lines.join('\n'));
@@ -333,7 +360,7 @@ async function main() {
   const errors = targets.filter((t) => t.latencyErrors > 0).map((t) => `${t.name}: ${t.latencyErrors} errors`);
   if (errors.length) console.log(`\nerrors during the fixed-rate runs: ${errors.join(', ')}`);
   console.log(
-    `\ngoals: throughput >= 0.6x nginx: ${fmt(ours.medianRps / nginx.medianRps, 2)}x; added p99 <= 1 ms: ${fmt(ours.p99 - direct.p99, 3)} ms; RSS <= 64 MB: ${fmt(ours.rss, 1)} MB`,
+    `\ngoals: throughput >= 0.6x nginx: ${fmt(ours.medianRps / nginx.medianRps, 2)}x; added p99 <= 1 ms: ${fmt(ours.p99 - direct.p99, 3)} ms; RSS <= 64 MB: ${fmt(ours.rss, 1)} MB; RSS with ${SLOW_CLIENTS} slow readers < 64 MB: ${fmt(ours.slowRss, 1)} MB`,
   );
   for (const t of targets) if (t.pid) process.kill(t.pid, 'SIGKILL');
   backend.kill('SIGKILL');
