@@ -32,9 +32,11 @@ function json(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-function withHelpers<T extends Pick<typeof HandlebarsRuntime, 'registerHelper'>>(env: T): T {
+/** Registers the template helpers (json, eq, or, concat) on a Handlebars environment. */
+export function withHelpers<T extends Pick<typeof HandlebarsRuntime, 'registerHelper'>>(env: T): T {
   env.registerHelper('json', json);
   env.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  env.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
   // Handlebars passes its options object last; join the real arguments.
   env.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
   return env;

@@ -131,7 +131,7 @@ describe('sidecarctl inject', () => {
     const out = tempDir();
     const r = await run(['inject', '-o', out + '/', join(ROOT, 'fixtures')]);
     expect(r.exitCode).toBe(0);
-    expect(readdirSync(join(out, 'fixtures')).sort()).toEqual(['catalog.json', 'report-cronjob.yaml', 'web.yaml']);
+    expect(readdirSync(join(out, 'fixtures')).sort()).toEqual(['catalog.json', 'report-cronjob.yaml', 'shop.yaml', 'web.yaml']);
   });
 
   it('sidecarctl.io/inject: "false" skips the workload with a reason', async () => {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUNDLED_TEMPLATES, renderTemplate } from '../src/templates.js';
+import { BUNDLED_TEMPLATES, renderTemplate, withHelpers } from '../src/templates.js';
 import { fluentBitTemplateData } from '../src/sidecars/logging/fluent-bit.js';
 import { envoyTemplateData } from '../src/sidecars/envoy/config.js';
 import { workloadContext } from '../src/inject/plan.js';
@@ -19,10 +19,8 @@ import { load, ROOT } from './helpers/corpus.js';
 const precompiled = createRequire(import.meta.url)(join(ROOT, 'dist/templates.precompiled.cjs')) as Record<string, { hash: string }>;
 
 function fromSource(name: string, data: object): string {
-  const env = Handlebars.create();
-  env.registerHelper('json', (v: unknown) => JSON.stringify(v ?? null));
-  env.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  env.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
+  // The same helpers as the runtime (one list, src/templates.ts), on a fresh compiler.
+  const env = withHelpers(Handlebars.create());
   const text = env.compile(readFileSync(join(BUNDLED_TEMPLATES, name), 'utf8'), { noEscape: true, strict: true })(data);
   return text.replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').replace(/^\n+/, '').replace(/\n*$/, '\n');
 }

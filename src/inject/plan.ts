@@ -8,13 +8,20 @@ import type { EditOp, Path } from '../manifest/edit-ops.js';
 import { getPath } from '../manifest/edit-ops.js';
 import { isPlainObject, POD_SPEC_PATHS, podMetadataPath, type ObjectRef } from '../manifest/workloads.js';
 import type { Settings } from '../settings/types.js';
+import { describePort, planPorts, proxiedPorts, type ServicePortFacts } from '../model/ports.js';
 import { bundledProxySidecar } from '../sidecars/bundled/index.js';
 import { envoySidecar } from '../sidecars/envoy/index.js';
+import { ENVOY_METRICS_PORT } from '../sidecars/envoy/config.js';
+import { FLUENT_BIT_HTTP_PORT } from '../sidecars/logging/fluent-bit.js';
+import { FLUENTD_MONITOR_PORT } from '../sidecars/logging/fluentd.js';
+import { PROXY_JSON_LOG_PORT, PROXY_LOG_PORT } from '../sidecars/logging/proxy-log.js';
 import { loggingSidecar } from '../sidecars/logging/index.js';
 import { emptyContribution, type Json, type SidecarContribution, type WorkloadContext } from '../sidecars/types.js';
 import { formatStatus, HASH_ANNOTATION, INJECT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, STATUS_ANNOTATION, type WorkloadStatus } from './status.js';
 
 export const CONFIG_VOLUME = 'sidecarctl-config';
+/** Envoy's metrics listener, Fluent Bit's and Fluentd's monitors, the proxies' log inputs. */
+const SIDECAR_FIXED_PORTS = [ENVOY_METRICS_PORT, FLUENT_BIT_HTTP_PORT, FLUENTD_MONITOR_PORT, PROXY_LOG_PORT, PROXY_JSON_LOG_PORT];
 export const CONFIG_DIR = '/etc/sidecarctl';
 
 export type Decision =
@@ -44,11 +51,22 @@ function containersOf(spec: Json, key: 'containers' | 'initContainers'): Json[] 
   return Array.isArray(list) ? (list.filter(isPlainObject) as Json[]) : [];
 }
 
+/**
+ * A workload without `containers` is not a whole workload but a piece of one: a kustomize patch or
+ * a Helm values overlay. The API would refuse it; as a file in a repository it is fine.
+ */
+export const SKIP_PARTIAL = 'partial workload (no spec.containers, as in a kustomize patch): nothing to inject';
+
+function isPartialWorkload(spec: unknown): boolean {
+  return isPlainObject(spec) && spec.containers === undefined;
+}
+
 /** The reason to leave a workload alone, if there is one. */
 export function skipReason(ref: ObjectRef, settings: Settings): string | undefined {
   const specPath = POD_SPEC_PATHS[ref.kind]!;
   const spec = getPath(ref.value, specPath) as Json;
   const podMeta = getPath(ref.value, podMetadataPath(ref.kind));
+  if (isPartialWorkload(spec)) return SKIP_PARTIAL;
   for (const meta of [ref.value.metadata, podMeta]) {
     if (String(annotationsOf(meta)[INJECT_ANNOTATION] ?? '') === 'false') return `disabled by ${INJECT_ANNOTATION}: "false"`;
   }
@@ -74,6 +92,7 @@ export function checkPodSpecShape(ref: ObjectRef, file: string, locate: (path: P
   };
   const spec = getPath(ref.value, specPath);
   if (!isPlainObject(spec)) fail(specPath, `${specPath.join('.')} must be a map`);
+  if (isPartialWorkload(spec)) return; // skipped (SKIP_PARTIAL), not an error
   for (const key of ['containers', 'initContainers', 'volumes'] as const) {
     const list = (spec as Json)[key];
     if (list === undefined || (key !== 'containers' && list === null)) continue;
@@ -107,25 +126,50 @@ export function detectAppPort(container: Json): number | undefined {
   return tcp ? (tcp.containerPort as number) : undefined;
 }
 
-export function workloadContext(ref: ObjectRef, settings: Settings, serviceDnsNames?: string[]): WorkloadContext {
+/** What the workload's Services tell about it: their DNS names (for certificates) and their ports. */
+export interface ServiceFacts {
+  serviceDnsNames?: string[];
+  servicePorts?: ServicePortFacts[];
+}
+
+/** Ports the sidecars listen on besides the inbound listeners: listeners never take these. */
+function sidecarPorts(settings: Settings): number[] {
+  return [settings.adminPort, ...SIDECAR_FIXED_PORTS, ...settings.upstreams.map((u) => u.localPort)];
+}
+
+export function workloadContext(ref: ObjectRef, settings: Settings, facts: ServiceFacts = {}): WorkloadContext {
   const spec = getPath(ref.value, POD_SPEC_PATHS[ref.kind]!) as Json;
   const podMeta = getPath(ref.value, podMetadataPath(ref.kind));
-  const main = mainContainer(spec, podMeta);
+  return podContext(spec, ref.kind, ref.name, settings, { ...facts, podMeta, ...(ref.namespace ? { namespace: ref.namespace } : {}) });
+}
+
+/** The context of a pod spec (of a workload in the input, or a made-up one for `render` without a file). */
+export function podContext(
+  spec: Json,
+  kind: string,
+  name: string,
+  settings: Settings,
+  facts: ServiceFacts & { podMeta?: unknown; namespace?: string } = {},
+): WorkloadContext {
+  const main = mainContainer(spec, facts.podMeta);
   const restartPolicy = spec.restartPolicy;
-  const appPort = settings.appPort ?? detectAppPort(main);
+  const ports = planPorts(spec, facts.servicePorts ?? [], settings, { reserved: sidecarPorts(settings) });
+  const appPort = proxiedPorts(ports)[0]?.port;
+  const { serviceDnsNames } = facts;
   return {
     settings,
-    kind: ref.kind,
-    name: ref.name,
-    ...(ref.namespace ? { namespace: ref.namespace } : {}),
+    kind,
+    name,
+    ...(facts.namespace ? { namespace: facts.namespace } : {}),
     serviceAccount: typeof spec.serviceAccountName === 'string' ? spec.serviceAccountName : 'default',
     podSpec: spec,
     appContainer: String(main.name),
+    ports,
     ...(appPort !== undefined ? { appPort } : {}),
-    configMapName: `${ref.name}-sidecarctl`.slice(0, 253),
+    configMapName: `${name}-sidecarctl`.slice(0, 253),
     configDir: CONFIG_DIR,
     ...(serviceDnsNames && serviceDnsNames.length > 0 ? { serviceDnsNames } : {}),
-    runsToCompletion: ref.kind === 'Job' || ref.kind === 'CronJob' || (ref.kind === 'Pod' && (restartPolicy === 'Never' || restartPolicy === 'OnFailure')),
+    runsToCompletion: kind === 'Job' || kind === 'CronJob' || (kind === 'Pod' && (restartPolicy === 'Never' || restartPolicy === 'OnFailure')),
   };
 }
 
@@ -176,10 +220,10 @@ export function configMapFor(ctx: WorkloadContext, files: Record<string, string>
 }
 
 /** Plan the injection of one (not yet injected) workload. */
-export function planInjection(ref: ObjectRef, requested: Settings, opts: { wrapsJson?: boolean; serviceDnsNames?: string[] } = {}): Decision {
+export function planInjection(ref: ObjectRef, requested: Settings, opts: { wrapsJson?: boolean } & ServiceFacts = {}): Decision {
   const reason = skipReason(ref, requested);
   if (reason) return { action: 'skip', reason };
-  let ctx = workloadContext(ref, requested, opts.serviceDnsNames);
+  let ctx = workloadContext(ref, requested, opts);
   const specPath = POD_SPEC_PATHS[ref.kind]!;
   const metaPath = podMetadataPath(ref.kind);
   const spec = ctx.podSpec;
@@ -188,11 +232,14 @@ export function planInjection(ref: ObjectRef, requested: Settings, opts: { wraps
     return { action: 'skip', reason: `plain-container sidecars would keep this ${ref.kind} from ever completing: use native sidecars (drop --no-native-sidecar)` };
   }
   if (requested.proxy !== 'none' && ctx.appPort === undefined && requested.upstreams.length === 0) {
-    const why = `no app port found and no --upstream: the proxy would have nothing to do (set --app-port or sidecarctl.io/app-port)`;
+    const why =
+      ctx.ports.length === 0
+        ? `no app port found and no --upstream: the proxy would have nothing to do (set --app-port or sidecarctl.io/app-port)`
+        : `no port the proxy can carry (${ctx.ports.map(describePort).join('; ')}) and no --upstream: the proxy would have nothing to do`;
     if (requested.logging === 'none') return { action: 'skip', reason: why };
     // The shipper still has work: inject it alone rather than an idle proxy.
     earlyNotes.push(`${why}; log shipper only`);
-    ctx = workloadContext(ref, { ...requested, proxy: 'none', mtls: 'off' }, opts.serviceDnsNames);
+    ctx = workloadContext(ref, { ...requested, proxy: 'none', mtls: 'off' }, opts);
   }
   const settings = ctx.settings;
   const nullKey = nullCollection(spec, getPath(ref.value, metaPath));

@@ -16,6 +16,7 @@ import type { WorkloadContext } from '../sidecars/types.js';
 import { checkPodSpecShape, planInjection } from './plan.js';
 import { planServices, servicesSelecting, uninjectServiceOps, type Located } from './services.js';
 import { serviceDnsNames } from '../sidecars/mtls/index.js';
+import { servicePortsOf, type PortPlan } from '../model/ports.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, uninjectWorkloadOps, type WorkloadStatus } from './status.js';
 
 export interface WorkloadReport {
@@ -25,6 +26,8 @@ export interface WorkloadReport {
   action: 'injected' | 'skipped' | 'uninjected';
   reason?: string;
   notes: string[];
+  /** With a proxy: every app port, what it speaks (and where that was learnt), its listener or why none. */
+  ports?: PortPlan[];
 }
 
 export interface FileOutput {
@@ -151,8 +154,11 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       const settings = workloadSettings(source, ref, options);
       const wrapsJson = source.format === 'json' && ref.base.length === 0;
       // The names clients may verify this workload's certificate by: its Services in the input.
-      const dnsNames = servicesOf(ref).flatMap((svc) => serviceDnsNames(svc.ref.name, svc.ref.namespace));
-      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames });
+      const selecting = servicesOf(ref);
+      const dnsNames = selecting.flatMap((svc) => serviceDnsNames(svc.ref.name, svc.ref.namespace));
+      // Their ports tell what the app's ports speak (appProtocol, port names).
+      const servicePorts = selecting.flatMap((svc) => servicePortsOf(svc.ref.value, svc.ref.name));
+      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames, servicePorts });
       const report: WorkloadReport = { file: source.path, line: lineAt(source, ref), object: describe(ref), action: decision.action === 'inject' ? 'injected' : 'skipped', notes: [] };
       reports.push(report);
       reportOf.set(ref, report);
@@ -161,6 +167,7 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
         continue;
       }
       report.notes.push(...decision.notes);
+      if (decision.context.settings.proxy !== 'none') report.ports = decision.context.ports;
       injected.set(ref, decision.context);
       changes.ops.push({ ref, ops: decision.ops });
       changes.addBefore.push({ ref, objects: decision.objects });

@@ -7,7 +7,8 @@ import type { EditOp } from '../manifest/edit-ops.js';
 import type { SourceFile } from '../manifest/source.js';
 import { isPlainObject, podMetadataPath, type ObjectRef } from '../manifest/workloads.js';
 import { getPath } from '../manifest/edit-ops.js';
-import type { Json, WorkloadContext } from '../sidecars/types.js';
+import type { WorkloadContext } from '../sidecars/types.js';
+import { proxiedPorts, servicePortsOf, targetOf, type ServicePortFacts } from '../model/ports.js';
 import { formatStatus, readStatus, STATUS_ANNOTATION, type ServiceStatus } from './status.js';
 
 export interface Located {
@@ -54,14 +55,30 @@ export function servicesSelecting(services: Located[]): (workload: ObjectRef) =>
   };
 }
 
-/** Does this Service port send traffic to the app's port? (targetPort by number, by name, or absent.) */
-function targetsApp(port: Json, ctx: WorkloadContext): boolean {
-  const target = port.targetPort ?? port.port;
-  if (typeof target === 'number') return target === ctx.appPort;
-  if (typeof target !== 'string') return false;
-  if (/^\d+$/.test(target)) return Number(target) === ctx.appPort;
-  const containers = Array.isArray(ctx.podSpec.containers) ? ctx.podSpec.containers.filter(isPlainObject) : [];
-  return containers.some((c) => Array.isArray(c.ports) && c.ports.some((p) => isPlainObject(p) && p.name === target && p.containerPort === ctx.appPort));
+/**
+ * The proxy listener that now takes what this Service port sent to the app (targetPort by number,
+ * by name, or absent), or undefined when it reaches no proxied port (a UDP port, a skipped one).
+ */
+function listenerFor(port: ServicePortFacts, ctx: WorkloadContext): number | undefined {
+  const target = targetOf(port, ctx.ports, ctx.podSpec);
+  return target === undefined ? undefined : ctx.ports.find((p) => p.port === target.port && p.l4 === target.l4)?.listener;
+}
+
+/** Service port index -> listener, for the ports this Service sends to proxied app ports. */
+function listenerMap(service: Located, ctx: WorkloadContext): Map<number, number> {
+  const out = new Map<number, number>();
+  const list = getPath(service.ref.value, ['spec', 'ports']);
+  (Array.isArray(list) ? list : []).forEach((port, index) => {
+    if (!isPlainObject(port)) return;
+    const facts = servicePortsOf({ spec: { ports: [port] } }, service.ref.name)[0];
+    const listener = facts && listenerFor(facts, ctx);
+    if (listener !== undefined) out.set(index, listener);
+  });
+  return out;
+}
+
+function sameMap(a: Map<number, number>, b: Map<number, number>): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }
 
 export interface ServicePlan {
@@ -103,8 +120,9 @@ export function planServices(
     const proxied = contexts.filter((c): c is WorkloadContext => c !== undefined && c.settings.proxy !== 'none' && c.appPort !== undefined);
     if (proxied.length === 0) continue;
     const name = `Service/${service.ref.name}`;
-    const first = proxied[0]!;
-    const uniform = proxied.length === selected.length && proxied.every((c) => c.appPort === first.appPort && c.settings.proxyPort === first.settings.proxyPort);
+    const maps = proxied.map((c) => listenerMap(service, c));
+    const first = maps[0]!;
+    const uniform = proxied.length === selected.length && maps.every((m) => sameMap(m, first));
     if (!uniform) {
       for (const w of selected) note(w.ref, `${name} selects workloads that are not all injected alike: its targetPort is left alone`);
       continue;
@@ -113,27 +131,30 @@ export function planServices(
     const list = Array.isArray(ports) ? ports : [];
     const status: ServiceStatus = { v: 1, targetPorts: [], createdAnnotations: false };
     const ops: EditOp[] = [];
+    const moves: string[] = [];
     list.forEach((port, index) => {
-      if (!isPlainObject(port) || !targetsApp(port, first)) return;
+      const listener = first.get(index);
+      if (!isPlainObject(port) || listener === undefined) return;
       const path = ['spec', 'ports', index, 'targetPort'];
       if (port.targetPort === undefined) {
         status.targetPorts.push({ index });
-        ops.push({ op: 'setPairs', path: ['spec', 'ports', index], pairs: [['targetPort', first.settings.proxyPort]] });
+        ops.push({ op: 'setPairs', path: ['spec', 'ports', index], pairs: [['targetPort', listener]] });
       } else {
         const source = sourceText(service, path);
         status.targetPorts.push({ index, value: port.targetPort, ...(source !== undefined ? { source } : {}) });
-        ops.push({ op: 'setScalar', path, value: first.settings.proxyPort });
+        ops.push({ op: 'setScalar', path, value: listener });
       }
+      moves.push(`${String(port.targetPort ?? port.port)} -> ${listener}`);
     });
     if (ops.length === 0) continue;
     const metadata = service.ref.value.metadata;
     if (isPlainObject(metadata) && metadata.annotations === null) {
-      for (const w of selected) note(w.ref, `${name} has an empty (null) metadata.annotations: its targetPort is left alone; point it at ${first.settings.proxyPort}`);
+      for (const w of selected) note(w.ref, `${name} has an empty (null) metadata.annotations: its targetPort is left alone; point it at ${[...first.values()].join(', ')}`);
       continue;
     }
     status.createdAnnotations = !isPlainObject(metadata) || metadata.annotations === undefined;
     ops.push({ op: 'setPairs', path: ['metadata', 'annotations'], pairs: [[STATUS_ANNOTATION, formatStatus(status)]] });
-    const moved = status.targetPorts.map((t) => `${t.value ?? '(port)'} -> ${first.settings.proxyPort}`).join(', ');
+    const moved = moves.join(', ');
     plans.push({ service, ops, notes: [`targetPort ${moved}`] });
     for (const w of selected) {
       routed.add(w.ref);
@@ -142,7 +163,8 @@ export function planServices(
   }
   for (const [ref, ctx] of injected) {
     if (ctx.settings.proxy === 'none' || ctx.appPort === undefined || routed.has(ref)) continue;
-    note(ref, `no Service in the input routes to it: point your Service's targetPort at ${ctx.settings.proxyPort} (the proxy), not ${ctx.appPort}`);
+    const targets = proxiedPorts(ctx.ports).map((p) => `${p.port} -> ${p.listener}`).join(', ');
+    note(ref, `no Service in the input routes to it: point your Service's targetPorts at the proxy (${targets})`);
   }
   return { plans, workloadNotes };
 }

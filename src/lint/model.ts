@@ -9,6 +9,7 @@ import { lineOf, type SourceFile } from '../manifest/source.js';
 import { describe, isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
 import { mainContainer } from '../inject/plan.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, type WorkloadStatus } from '../inject/status.js';
+import { SDS_CA_FILE, SDS_CERT_FILE } from '../sidecars/envoy/config.js';
 import { UserError } from '../errors.js';
 import type { SettingsLayer } from '../settings/resolve.js';
 import { embeddedMapper, lineColAt, offsetAt, positionIn, type LineCol, type Path } from './locate.js';
@@ -85,6 +86,8 @@ export const SIDECAR_PREFIX = 'sidecarctl-';
 
 /** Which ConfigMap data keys hold which sidecar config (sidecarctl's own names, and common hand-written ones). */
 export function configKindOf(key: string): ConfigKind | undefined {
+  // Envoy's file-based SDS resources are DiscoveryResponses, not bootstraps.
+  if (key === SDS_CERT_FILE || key === SDS_CA_FILE) return undefined;
   if (/^envoy[\w.-]*\.(ya?ml|json)$/i.test(key)) return 'envoy';
   if (/^fluent-?bit[\w.-]*\.ya?ml$/i.test(key)) return 'fluent-bit';
   if (key === 'fluent.conf' || /^fluentd[\w.-]*\.conf$/i.test(key)) return 'fluentd';

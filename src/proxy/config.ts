@@ -19,8 +19,11 @@ import { isIP } from 'node:net';
 export interface ProxyConfig {
   /** Editors may point at the schema; ignored by the runtime. */
   $schema?: string;
-  /** Traffic from other pods to this pod's app. */
-  inbound?: InboundListenerConfig;
+  /**
+   * Traffic from other pods to this pod's app: one listener, or one per app port (each named;
+   * the first defaults to `inbound`).
+   */
+  inbound?: InboundListenerConfig | InboundListenerConfig[];
   /** One listener per upstream the app calls, each on its own 127.0.0.1 port. */
   outbound?: OutboundListenerConfig[];
   admin: AdminConfig;
@@ -35,7 +38,14 @@ export interface TargetConfig {
   port: number;
 }
 
+/** What an inbound listener speaks. HTTP/1.1 only in this version (HTTP/2, gRPC and TCP come next). */
+export type ListenerProtocol = 'http';
+
 export interface InboundListenerConfig {
+  /** DNS-label-like name, used in metrics and logs; default `inbound` (the first listener). */
+  name?: string;
+  /** Default http. */
+  protocol?: ListenerProtocol;
   port: number;
   /** Defaults to 0.0.0.0: inbound traffic comes from other pods. */
   address?: string;
@@ -501,6 +511,11 @@ function checkOriginationTls(c: Checker, v: unknown, p: string, target: TargetCo
   return { certFile, keyFile, caFile, serverName, expectedSan };
 }
 
+function listenerName(c: Checker, v: unknown, p: string): string | undefined {
+  const name = c.string(v, p, NAME_PATTERN, 'a lowercase DNS label (a-z, 0-9, -)');
+  return name !== undefined && name.length > 63 ? c.fail(p, 'must be at most 63 characters') : name;
+}
+
 /** Settings shared by inbound and outbound listeners. */
 function checkCommon(c: Checker, o: Record<string, unknown>, p: string, limits: ResolvedLimits) {
   return {
@@ -517,15 +532,17 @@ function checkCommon(c: Checker, o: Record<string, unknown>, p: string, limits: 
 
 const COMMON_KEYS = ['port', 'address', 'target', 'rateLimit', 'timeouts', 'retries', 'circuitBreaker'];
 
-function checkInbound(c: Checker, v: unknown, limits: ResolvedLimits): ResolvedListenerConfig | undefined {
-  const p = 'inbound';
-  const o = c.object(v, p, [...COMMON_KEYS, 'mtls'], ['port', 'target']);
+/** `defaultName`: the name of a listener given without one; null when a name is required. */
+function checkInbound(c: Checker, v: unknown, limits: ResolvedLimits, p = 'inbound', defaultName: string | null = 'inbound'): ResolvedListenerConfig | undefined {
+  const o = c.object(v, p, [...COMMON_KEYS, 'mtls', 'name', 'protocol'], defaultName === null ? ['name', 'port', 'target'] : ['port', 'target']);
   if (!o) return undefined;
+  const name = o.name === undefined ? (defaultName ?? undefined) : listenerName(c, o.name, join(p, 'name'));
+  if (o.protocol !== undefined && o.protocol !== 'http') c.fail(join(p, 'protocol'), 'must be "http" (this proxy version speaks HTTP/1.1 only)');
   const common = checkCommon(c, o, p, limits);
   const address = o.address === undefined ? DEFAULTS.inboundAddress : c.ip(o.address, join(p, 'address'));
   const mtls = o.mtls === undefined ? null : checkMtls(c, o.mtls, join(p, 'mtls'));
-  if (common.port === undefined || common.target === undefined || address === undefined) return undefined;
-  return { kind: 'inbound', name: 'inbound', address, ...common, port: common.port, target: common.target, hostRewrite: null, mtls, tls: null };
+  if (name === undefined || common.port === undefined || common.target === undefined || address === undefined) return undefined;
+  return { kind: 'inbound', name, address, ...common, port: common.port, target: common.target, hostRewrite: null, mtls, tls: null };
 }
 
 function checkOutbound(c: Checker, v: unknown, p: string, limits: ResolvedLimits): ResolvedListenerConfig | undefined {
@@ -533,8 +550,7 @@ function checkOutbound(c: Checker, v: unknown, p: string, limits: ResolvedLimits
   if (!o) return undefined;
   let name: string | undefined;
   if (o.name !== undefined) {
-    name = c.string(o.name, join(p, 'name'), NAME_PATTERN, 'a lowercase DNS label (a-z, 0-9, -)');
-    if (name !== undefined && name.length > 63) name = c.fail(join(p, 'name'), 'must be at most 63 characters');
+    name = listenerName(c, o.name, join(p, 'name'));
     if (name === 'inbound') name = c.fail(join(p, 'name'), 'must not be "inbound" (reserved for the inbound listener)');
   }
   const common = checkCommon(c, o, p, limits);
@@ -593,7 +609,17 @@ export function resolveConfig(doc: unknown, source = 'config'): ResolvedProxyCon
   const listeners: ResolvedListenerConfig[] = [];
   /** Where each resolved listener came from, for messages about duplicates. */
   const paths = new Map<ResolvedListenerConfig, string>();
-  if (root.inbound !== undefined) {
+  if (Array.isArray(root.inbound)) {
+    c.array(root.inbound, 'inbound', (v, p) => {
+      // The first listener may go unnamed (it is `inbound`); the others need names.
+      const inbound = checkInbound(c, v, limits, p, p === 'inbound[0]' ? 'inbound' : null);
+      if (inbound) {
+        listeners.push(inbound);
+        paths.set(inbound, p);
+      }
+      return inbound;
+    }, { min: 1 });
+  } else if (root.inbound !== undefined) {
     const inbound = checkInbound(c, root.inbound, limits);
     if (inbound) {
       listeners.push(inbound);

@@ -4,6 +4,7 @@
  * the profile's JSON Schema are all generated from this table, so they cannot drift apart.
  */
 import { logDirectory } from './log-path.js';
+import { parsePortProtocol, PORT_PROTOCOLS } from '../model/protocols.js';
 import type { LogOutput, Settings, Upstream, UpstreamMtls } from './types.js';
 import { isDnsLabel, isDnsSubdomain, parseDuration, parseInteger, parsePort } from '../units.js';
 
@@ -36,6 +37,7 @@ export const DEFAULT_SETTINGS: Settings = {
   retryOn: ['5xx', 'reset', 'connect-failure', 'refused-stream'],
   upstreams: [],
   upstreamMtls: [],
+  portProtocols: [],
   proxyPort: 15006,
   adminPort: 15000,
   nativeSidecar: true,
@@ -239,12 +241,22 @@ export const OPTIONS: OptionDef[] = [
     },
   },
   {
-    key: 'app-port', flag: '--app-port <port>', description: "the app's port (default: the main container's first containerPort)",
+    key: 'app-port', flag: '--app-port <port>', description: 'proxy only this app port (default: every TCP port of every app container)',
     schema: portSchema,
     apply: (s, raw) => { s.appPort = parsePort(String(raw)); },
   },
   {
-    key: 'proxy-port', flag: '--proxy-port <port>', description: 'proxy inbound listener', defaultText: '15006',
+    key: 'port-protocol', flag: '--port-protocol <port=protocol>', repeatable: true,
+    description: `what an app port speaks: ${PORT_PROTOCOLS.join(', ')} (tls: passthrough, the app terminates TLS; skip: not proxied); otherwise from the Service's appProtocol, port names, well-known ports, else detected`,
+    schema: { type: 'array', items: { type: 'string', pattern: `^\\d{1,5}=(${PORT_PROTOCOLS.join('|')})$` } },
+    apply: (s, raw) => {
+      const entry = parsePortProtocol(text(raw));
+      if (s.portProtocols.some((p) => p.port === entry.port)) throw new Error(`port ${entry.port} is given twice`);
+      s.portProtocols = [...s.portProtocols, entry];
+    },
+  },
+  {
+    key: 'proxy-port', flag: '--proxy-port <port>', description: 'the first proxy inbound listener (further app ports get the next free numbers)', defaultText: '15006',
     schema: portSchema,
     apply: (s, raw) => { s.proxyPort = parsePort(String(raw)); },
   },

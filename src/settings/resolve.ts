@@ -41,6 +41,7 @@ export function resolveSettings(layers: SettingsLayer[]): Settings {
         if (raw.key === 'upstream') settings.upstreams = [];
         if (raw.key === 'allow-peer') settings.allowPeers = [];
         if (raw.key === 'upstream-mtls') settings.upstreamMtls = [];
+        if (raw.key === 'port-protocol') settings.portProtocols = [];
       }
       try {
         option.apply(settings, raw.value);

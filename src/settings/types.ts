@@ -1,4 +1,10 @@
 /** The resolved settings for one workload: what every sidecar module reads. */
+import type { PortProtocol } from '../model/protocols.js';
+
+export interface PortProtocolSetting {
+  port: number;
+  protocol: PortProtocol;
+}
 
 export type ProxyKind = 'envoy' | 'bundled' | 'none';
 export type LogAgent = 'fluent-bit' | 'fluentd' | 'none';
@@ -42,6 +48,8 @@ export interface Settings {
   upstreams: Upstream[];
   upstreamMtls: UpstreamMtls[];
   appPort?: number;
+  /** What app ports speak, where the user said so (port -> protocol). */
+  portProtocols: PortProtocolSetting[];
   proxyPort: number;
   adminPort: number;
   nativeSidecar: boolean;

@@ -1,14 +1,19 @@
 /** Report lines every proxy sidecar gives: where traffic goes, and who may call with mTLS. */
 import { peerIdentities } from './mtls/index.js';
 import type { WorkloadContext } from './types.js';
+import { carriedAs, describePort, isHttpProtocol, proxiedPorts } from '../model/ports.js';
 
-/** `inbound :15006 -> app :8080` and one line per upstream (marked when called with mTLS). */
+/**
+ * One line per app port (`:9090 grpc (appProtocol) -> proxy :15007`, `:8125 udp: not proxied`)
+ * and one per upstream (marked when called with mTLS).
+ */
 export function trafficNotes(ctx: WorkloadContext): string[] {
   const s = ctx.settings;
-  const notes =
-    ctx.appPort !== undefined
-      ? [`inbound :${s.proxyPort} -> app :${ctx.appPort}`]
-      : ['no app port found: no inbound listener (set --app-port or sidecarctl.io/app-port)'];
+  const notes = ctx.ports.length > 0 ? ctx.ports.map(describePort) : ['no app port found: no inbound listener (set --app-port or sidecarctl.io/app-port)'];
+  const tcpOnly = proxiedPorts(ctx.ports).filter((p) => !isHttpProtocol(carriedAs(p)) && p.protocol !== 'detect');
+  if (tcpOnly.length > 0 && (s.retries > 0 || s.timeoutMs !== undefined)) {
+    notes.push(`retries and request timeouts apply to HTTP ports only, not to ${tcpOnly.map((p) => `:${p.port} (${p.protocol})`).join(', ')}`);
+  }
   for (const u of s.upstreams) {
     const mtls = s.upstreamMtls.some((m) => m.name === u.name) ? ' (mTLS)' : '';
     notes.push(`outbound 127.0.0.1:${u.localPort} -> ${u.host}:${u.port}${mtls}`);
@@ -18,12 +23,22 @@ export function trafficNotes(ctx: WorkloadContext): string[] {
 
 /** The workload's identity and, with inbound mTLS, who gets in. */
 export function mtlsNotes(ctx: WorkloadContext, identity: string): string[] {
-  const { mtls, proxyPort } = ctx.settings;
+  const { mtls } = ctx.settings;
   const notes = [`identity ${identity}`];
-  if (mtls === 'off' || ctx.appPort === undefined) return notes;
+  const proxied = proxiedPorts(ctx.ports);
+  if (mtls === 'off' || proxied.length === 0) return notes;
   const peers = peerIdentities(ctx);
   const who = peers.length > 0 ? peers.join(', ') : `any workload of trust domain ${ctx.settings.trustDomain}`;
-  if (mtls === 'strict') notes.push(`mTLS strict on :${proxyPort}: only ${who} (certificate from the CA); plaintext refused`);
-  else notes.push(`mTLS permissive on :${proxyPort}: TLS clients must be ${who}; plaintext still accepted (use strict once every client has mTLS)`);
+  const terminated = proxied.filter((p) => p.protocol !== 'tls');
+  const passthrough = proxied.filter((p) => p.protocol === 'tls');
+  const on = terminated.map((p) => `:${p.listener}`).join(', ');
+  if (terminated.length > 0) {
+    if (mtls === 'strict') notes.push(`mTLS strict on ${on}: only ${who} (certificate from the CA); plaintext refused on these ports`);
+    else notes.push(`mTLS permissive on ${on}: TLS clients must be ${who}; plaintext still accepted (use strict once every client has mTLS)`);
+  }
+  for (const p of passthrough) notes.push(`:${p.listener} is TLS passthrough to :${p.port}: the app terminates TLS, so mTLS does not vet its clients${mtls === 'strict' ? ' (plaintext refused)' : ''}`);
+  // A claim about plaintext holds only for the ports that go through the proxy: say which do not.
+  const open = ctx.ports.filter((p) => p.listener === undefined && p.l4 === 'TCP');
+  if (open.length > 0) notes.push(`warning: ${open.map((p) => `:${p.port}`).join(', ')} not proxied: reachable on the pod IP without mTLS`);
   return notes;
 }

@@ -1,4 +1,5 @@
 /** What a sidecar module gets to know about a workload, and what it gives back. */
+import type { PortPlan } from '../model/ports.js';
 import type { Settings } from '../settings/types.js';
 
 export type Json = Record<string, unknown>;
@@ -13,7 +14,9 @@ export interface WorkloadContext {
   podSpec: Json;
   /** Name of the app's main container. */
   appContainer: string;
-  /** The app's port, when known (flag/annotation, or the main container's first containerPort). */
+  /** Every app port: its protocol, where that was learnt, and its proxy listener or why it has none. */
+  ports: PortPlan[];
+  /** The first proxied app port (its listener is proxy-port), when some port is proxied. */
   appPort?: number;
   /** Name of the ConfigMap that carries every sidecar config of this workload. */
   configMapName: string;

@@ -73,14 +73,14 @@ describe('injected manifests', () => {
   });
 
   it('an Envoy config edited by hand: the hash no longer matches, and inject would change the file', async () => {
-    const edited = injected.replace('stat_prefix: inbound\n', 'stat_prefix: inbound_edited\n');
+    const edited = injected.replace('stat_prefix: "inbound"\n', 'stat_prefix: "inbound_edited"\n');
     expect(edited).not.toBe(injected);
     const findings = await lintText('web.injected.yaml', edited);
     const lines = edited.split('\n');
     const hash = findings.find((f) => f.rule === 'config-hash')!;
     expect(lines[hash.line - 1]).toContain('sidecarctl.io/config-hash:');
     const drift = findings.find((f) => f.rule === 'inject-drift')!;
-    expect(lines[drift.line - 1]).toContain('stat_prefix: inbound_edited');
+    expect(lines[drift.line - 1]).toContain('stat_prefix: "inbound_edited"');
     expect(findings.map((f) => f.rule).sort()).toEqual(['config-hash', 'inject-drift']);
   });
 

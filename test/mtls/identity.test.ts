@@ -8,7 +8,7 @@ import { flags } from './helpers.js';
 function context(pairs: [string, string][], extra: Partial<WorkloadContext> = {}): WorkloadContext {
   return {
     settings: resolveSettings([flags(...pairs)]), kind: 'Deployment', name: 'web', namespace: 'shop', serviceAccount: 'web-sa',
-    podSpec: {}, appContainer: 'web', appPort: 8080, configMapName: 'web-sidecarctl', configDir: '/etc/sidecarctl', runsToCompletion: false, ...extra,
+    podSpec: {}, appContainer: 'web', ports: [], appPort: 8080, configMapName: 'web-sidecarctl', configDir: '/etc/sidecarctl', runsToCompletion: false, ...extra,
   };
 }
 

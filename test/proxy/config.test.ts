@@ -159,6 +159,24 @@ describe('config validation', () => {
     expect(() => resolveConfig(adminClash)).toThrow(/port 15001 is already used by admin\.port/);
   });
 
+  it('takes one inbound listener per app port, named, HTTP/1.1 only in this version', () => {
+    const target = { host: '127.0.0.1', port: 8080 };
+    const several = { admin: { port: 15000 }, inbound: [{ port: 15006, target }, { name: 'inbound-9090', protocol: 'http', port: 15007, target: { ...target, port: 9090 } }] };
+    expect(validateSchema(several)).toBe(true);
+    expect(resolveConfig(several).listeners.map((l) => [l.name, l.kind, l.port, l.target.port])).toEqual([
+      ['inbound', 'inbound', 15006, 8080],
+      ['inbound-9090', 'inbound', 15007, 9090],
+    ]);
+    const unnamed = { ...several, inbound: [several.inbound[0], { port: 15007, target }] };
+    expect(() => resolveConfig(unnamed)).toThrow(/inbound\[1\]\.name: .*required|inbound\[1\]: .*name/);
+    const grpc = { ...several, inbound: [{ ...several.inbound[0], protocol: 'grpc' }] };
+    expect(validateSchema(grpc)).toBe(false);
+    expect(() => resolveConfig(grpc)).toThrow(/inbound\[0\]\.protocol: must be "http"/);
+    const samePort = { ...several, inbound: [several.inbound[0], { ...several.inbound[1], port: 15006 }] };
+    expect(() => resolveConfig(samePort)).toThrow(/inbound\[1\]\.port: port 15006 is already used by inbound\[0\]\.port/);
+    expect(() => resolveConfig({ ...several, inbound: [] })).toThrow(/inbound: must have at least 1/);
+  });
+
   it('reports JSON syntax errors and lists every problem at once', () => {
     expect(() => parseConfig('{ nope', 'x.json')).toThrow(/invalid proxy config x\.json: \(root\): is not valid JSON/);
     try {

@@ -1,6 +1,6 @@
 /** `sidecarctl render <sidecar> [PATH]`: one sidecar's config file alone. */
 import { UserError } from '../../errors.js';
-import { CONFIG_DIR, workloadContext } from '../../inject/plan.js';
+import { podContext, workloadContext } from '../../inject/plan.js';
 import { isWorkloadKind, objectsOf } from '../../manifest/workloads.js';
 import { resolveSettings } from '../../settings/resolve.js';
 import { workloadSettings } from '../../inject/run.js';
@@ -28,12 +28,10 @@ export async function renderCommand(sidecar: string, path: string | undefined, o
   const flags = flagsLayer(opts);
   if (!path) {
     const settings = { ...resolveSettings([profile, flags]), ...renderer.select };
-    const ctx: WorkloadContext = {
-      settings, kind: 'Deployment', name: 'app', serviceAccount: 'default', podSpec: {}, appContainer: 'app',
-      appPort: settings.appPort ?? 8080, configMapName: 'app-sidecarctl', configDir: CONFIG_DIR, runsToCompletion: false,
-    };
+    // No manifest: a Deployment "app" with one container port, --app-port or 8080.
+    const podSpec = { containers: [{ name: 'app', ports: [{ containerPort: settings.appPort ?? 8080 }] }] };
     if (settings.appPort === undefined) process.stderr.write('render: no --app-port given, assuming 8080\n');
-    process.stdout.write(renderer.render(ctx));
+    process.stdout.write(renderer.render(podContext(podSpec, 'Deployment', 'app', settings)));
     return;
   }
   const sources = await readInputs([path]);

@@ -56,13 +56,20 @@ export const missingReference: Rule = {
   severity: 'warning',
   summary: 'ConfigMaps and Secrets that pods use are in the input set (warning: they may exist in the cluster already)',
   check(model) {
-    const present = model.objects.filter((o) => o.ref.kind === 'ConfigMap' || o.ref.kind === 'Secret');
+    const present: { kind: string; name: string; namespace: string | undefined }[] = model.objects
+      .filter((o) => o.ref.kind === 'ConfigMap' || o.ref.kind === 'Secret')
+      .map((o) => ({ kind: o.ref.kind, name: o.ref.name, namespace: o.ref.namespace }));
+    // cert-manager writes the Secret a Certificate names (spec.secretName): it will be there.
+    for (const o of model.objects) {
+      const secretName = o.ref.kind === 'Certificate' ? obj(o.ref.value.spec).secretName : undefined;
+      if (typeof secretName === 'string') present.push({ kind: 'Secret', name: secretName, namespace: o.ref.namespace });
+    }
     const out: RuleFinding[] = [];
     for (const workload of model.workloads) {
       const ns = namespaceOf(workload.ref.value);
       const refs = [...volumeRefs(workload.spec, workload.specPath), ...workload.containers.flatMap((c) => containerRefs(c.value, c.path))];
       for (const r of refs) {
-        if (present.some((o) => o.ref.kind === r.kind && o.ref.name === r.name && sameNamespace(o.ref.namespace, ns))) continue;
+        if (present.some((o) => o.kind === r.kind && o.name === r.name && sameNamespace(o.namespace, ns))) continue;
         out.push({
           at: workload.at(r.path),
           message: `${r.kind} "${r.name}" is not among the linted files: apply it with the workload (or mark the reference optional: true) or the pod will not start`,

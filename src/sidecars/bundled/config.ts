@@ -4,7 +4,8 @@
  * with the proxy's own validator, so a config inject writes is one the proxy starts with.
  */
 import { UserError } from '../../errors.js';
-import { resolveConfig, type OriginationTlsConfig, type ProxyConfig, type RetriesConfig, type RetryCondition } from '../../proxy/config.js';
+import { resolveConfig, type InboundListenerConfig, type OriginationTlsConfig, type ProxyConfig, type RetriesConfig, type RetryCondition } from '../../proxy/config.js';
+import { proxiedPorts } from '../../model/ports.js';
 import type { Settings } from '../../settings/types.js';
 import { certificateSource, peerIdentities, trustDomainPrefix, upstreamIdentity, type CertificateSource } from '../mtls/index.js';
 import { drainSeconds } from '../hardening.js';
@@ -75,19 +76,24 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
     // Within the pod's grace period, as for Envoy.
     drainTimeoutMs: drainSeconds(ctx.podSpec) * 1000,
   };
-  if (ctx.appPort !== undefined) {
-    config.inbound = {
-      port: s.proxyPort,
+  // One listener per proxied app port (the model only gives this proxy ports it can carry).
+  const inbounds = proxiedPorts(ctx.ports).map(
+    (p, i): InboundListenerConfig => ({
+      ...(i === 0 ? {} : { name: `inbound-${p.port}`, protocol: 'http' as const }),
+      port: p.listener,
       address: '0.0.0.0',
-      target: { host: '127.0.0.1', port: ctx.appPort },
+      target: { host: '127.0.0.1', port: p.port },
       ...(s.rateLimit ? { rateLimit: { rps: s.rateLimit, burst: s.burst ?? s.rateLimit } } : {}),
       ...(timeouts ? { timeouts } : {}),
       ...(retry ? { retries: retry } : {}),
       ...(source && s.mtls !== 'off'
         ? { mtls: { mode: s.mtls, certFile: source.certFile, keyFile: source.keyFile, caFile: source.caFile, allowedPeers: peerIdentities(ctx) } }
         : {}),
-    };
-  }
+    }),
+  );
+  // A single listener keeps the plain object form.
+  if (inbounds.length === 1) config.inbound = inbounds[0]!;
+  else if (inbounds.length > 1) config.inbound = inbounds;
   config.outbound = s.upstreams.map((u) => {
     const tls = origination(ctx, source, u.name);
     return {

@@ -10,6 +10,7 @@ import { PACKAGE_ROOT } from '../../package-root.js';
 import { hardenedSecurityContext } from '../hardening.js';
 import type { Json, WorkloadContext } from '../types.js';
 import { PROXY_CONFIG_FILE } from './config.js';
+import { listenerPortEntries } from '../../model/ports.js';
 
 /**
  * Official Node.js image, pinned. Node 24 is the LTS line (Node 20 reached end of life in April
@@ -43,8 +44,7 @@ export function proxyBundle(): string {
 export function proxyContainer(ctx: WorkloadContext, configVolume: string): Json {
   const s = ctx.settings;
   const config = `${ctx.configDir}/${PROXY_CONFIG_FILE}`;
-  const ports: Json[] = [];
-  if (ctx.appPort !== undefined) ports.push({ name: 'proxy-inbound', containerPort: s.proxyPort, protocol: 'TCP' });
+  const ports: Json[] = listenerPortEntries(ctx.ports, 'proxy');
   ports.push({ name: 'proxy-admin', containerPort: s.adminPort, protocol: 'TCP' });
   const probe = (path: string) => ({ httpGet: { path, port: s.adminPort } });
   return {

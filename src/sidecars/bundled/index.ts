@@ -4,6 +4,7 @@ import { mtlsNotes, trafficNotes } from '../traffic-notes.js';
 import { emptyContribution, type SidecarContribution, type WorkloadContext } from '../types.js';
 import { PROXY_CONFIG_FILE, renderBundledProxyConfig } from './config.js';
 import { BUNDLE_FILE, proxyBundle, proxyContainer } from './container.js';
+import { proxiedPorts } from '../../model/ports.js';
 
 export function bundledProxySidecar(ctx: WorkloadContext, configVolume: string): SidecarContribution {
   const s = ctx.settings;
@@ -19,7 +20,7 @@ export function bundledProxySidecar(ctx: WorkloadContext, configVolume: string):
   }
   out.containers.push(container);
   out.ports.push(s.adminPort, ...s.upstreams.map((u) => u.localPort));
-  if (ctx.appPort !== undefined) out.ports.push(s.proxyPort);
+  out.ports.push(...proxiedPorts(ctx.ports).map((p) => p.listener));
   out.podAnnotations['prometheus.io/scrape'] = 'true';
   out.podAnnotations['prometheus.io/port'] = String(s.adminPort);
   out.podAnnotations['prometheus.io/path'] = '/metrics';

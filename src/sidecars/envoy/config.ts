@@ -3,7 +3,9 @@ import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import { renderYamlTemplate } from '../../templates.js';
 import { protoDuration } from '../../units.js';
-import type { Settings, Upstream } from '../../settings/types.js';
+import type { MtlsMode, Settings, Upstream } from '../../settings/types.js';
+import { carriedAs, isHttpProtocol, proxiedPorts } from '../../model/ports.js';
+import type { ResolvedProtocol } from '../../model/protocols.js';
 import type { WorkloadContext } from '../types.js';
 import { PROXY_LOG_PORT, PROXY_LOG_TAG } from '../logging/proxy-log.js';
 import { certificateSource, peerIdentities, trustDomainPrefix, upstreamIdentity, type CertificateSource } from '../mtls/index.js';
@@ -51,6 +53,42 @@ export interface TlsData {
   trustedCa: SdsRef;
 }
 
+/**
+ * One filter chain of an inbound listener: what it matches (set by the TLS and HTTP inspectors),
+ * whether it terminates mTLS, and what it runs: an HTTP connection manager or a TCP proxy.
+ */
+export interface FilterChainData {
+  name: string;
+  match: { transport_protocol?: 'tls' | 'raw_buffer'; application_protocols?: string[] } | null;
+  /** Terminates mTLS (client certificate required). */
+  mtls: boolean;
+  /** HTTP connection manager; otherwise tcp_proxy. */
+  http: boolean;
+}
+
+/** One inbound listener: an app port, with the protocol it speaks. */
+export interface InboundListenerData extends RouteData {
+  /** `inbound` for the first, `inbound_<appPort>` for the next (listener, stat prefix, route). */
+  name: string;
+  /** `app` for the first, `app_<appPort>` for the next. */
+  cluster: string;
+  port: number;
+  appPort: number;
+  protocol: string;
+  /** gRPC: gRPC retry conditions, stats, rate-limit answers and grpc-timeout. */
+  grpc: boolean;
+  /** Speak HTTP/2 to the app (http2 and grpc ports). */
+  http2Upstream: boolean;
+  tlsInspector: boolean;
+  httpInspector: boolean;
+  chains: FilterChainData[];
+  /** HTTP chains only: the local token bucket. */
+  rateLimit: TokenBucket | null;
+  /** TCP chains: a connection rate limit (connections per second, token bucket). */
+  connectionRateLimit: TokenBucket | null;
+  mtls: InboundMtls | null;
+}
+
 export interface EnvoyTemplateData {
   node: { id: string; cluster: string };
   adminPort: number;
@@ -58,7 +96,10 @@ export interface EnvoyTemplateData {
   maxHeapBytes: number;
   /** The SDS secrets, when the workload has a certificate (inbound mTLS or mTLS to an upstream). */
   tls: TlsData | null;
-  inbound: (RouteData & { port: number; appPort: number; rateLimit: TokenBucket | null; mtls: InboundMtls | null }) | null;
+  /** Every proxied app port, in listener order. */
+  inbounds: InboundListenerData[];
+  /** The first of `inbounds` (templates written for one inbound listener keep working), or null. */
+  inbound: InboundListenerData | null;
   upstreams: (RouteData & Upstream & { mtls: UpstreamMtlsData | null })[];
   /** Where a copy of each access log record goes, when a log shipper is injected too. */
   logShipper: { port: number; tag: string } | null;
@@ -125,11 +166,78 @@ function upstreamMtls(ctx: WorkloadContext, u: Upstream): UpstreamMtlsData | nul
   return { sni: isIP(u.host) ? null : u.host, peers: sanMatchers(identity ? [identity] : [], ctx.settings.trustDomain) };
 }
 
+/** gRPC status conditions Envoy retries on (retry_on), for gRPC ports. */
+const GRPC_RETRY_ON = ['cancelled', 'deadline-exceeded', 'resource-exhausted', 'unavailable'];
+
+/**
+ * The filter chains of a listener, from its protocol and the mTLS mode. Detected ports have an
+ * HTTP chain (the HTTP inspector saw HTTP/1.1 or h2c, or TLS with ALPN h2/http/1.1) and a TCP
+ * chain for the rest. TLS passthrough ports are never terminated: under strict mTLS they only
+ * refuse plaintext (the TLS inspector must see a ClientHello).
+ */
+export function filterChains(protocol: ResolvedProtocol, mtls: MtlsMode): FilterChainData[] {
+  const http = isHttpProtocol(protocol);
+  if (protocol === 'tls') {
+    return mtls === 'strict' ? [{ name: 'tls_passthrough', match: { transport_protocol: 'tls' }, mtls: false, http: false }] : [{ name: 'tls_passthrough', match: null, mtls: false, http: false }];
+  }
+  const detect = protocol === 'detect';
+  const plainChains = (): FilterChainData[] =>
+    detect
+      ? [
+          { name: 'plaintext_http', match: { transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] }, mtls: false, http: true },
+          { name: 'plaintext_tcp', match: { transport_protocol: 'raw_buffer' }, mtls: false, http: false },
+        ]
+      : [{ name: 'plaintext', match: mtls === 'permissive' ? { transport_protocol: 'raw_buffer' } : null, mtls: false, http }];
+  if (mtls === 'off') return plainChains().map((c) => (detect ? { ...c, match: { application_protocols: c.match?.application_protocols ?? [] } } : c)).map(dropEmptyMatch);
+  const tlsChains: FilterChainData[] = detect
+    ? [
+        { name: 'mtls_http', match: { transport_protocol: 'tls', application_protocols: ['h2', 'http/1.1'] }, mtls: true, http: true },
+        { name: 'mtls_tcp', match: { transport_protocol: 'tls' }, mtls: true, http: false },
+      ]
+    : [{ name: 'mtls', match: mtls === 'permissive' ? { transport_protocol: 'tls' } : null, mtls: true, http }];
+  return mtls === 'permissive' ? [...tlsChains, ...plainChains()] : tlsChains;
+}
+
+function dropEmptyMatch(c: FilterChainData): FilterChainData {
+  const m = c.match;
+  return m && !m.transport_protocol && (!m.application_protocols || m.application_protocols.length === 0) ? { ...c, match: null } : c;
+}
+
+function inboundListeners(ctx: WorkloadContext, source: CertificateSource | undefined): InboundListenerData[] {
+  const s = ctx.settings;
+  const route = routeData(s);
+  const mtls = source && s.mtls !== 'off' ? s.mtls : 'off';
+  return proxiedPorts(ctx.ports).map((p, i) => {
+    const protocol = carriedAs(p);
+    const grpc = protocol === 'grpc';
+    const chains = filterChains(protocol, mtls);
+    const retry = route.retry && grpc ? { ...route.retry, retryOn: [...new Set([...route.retry.retryOn.split(','), ...GRPC_RETRY_ON])].join(',') } : route.retry;
+    const bucket = s.rateLimit ? tokenBucket(s.rateLimit, s.burst ?? s.rateLimit) : null;
+    return {
+      ...route,
+      retry,
+      name: i === 0 ? 'inbound' : `inbound_${p.port}`,
+      cluster: i === 0 ? 'app' : `app_${p.port}`,
+      port: p.listener,
+      appPort: p.port,
+      protocol,
+      grpc,
+      http2Upstream: protocol === 'http2' || grpc,
+      tlsInspector: chains.some((c) => c.match?.transport_protocol !== undefined),
+      httpInspector: chains.some((c) => c.match?.transport_protocol !== 'tls' && c.match?.application_protocols !== undefined),
+      chains,
+      rateLimit: chains.some((c) => c.http) ? bucket : null,
+      connectionRateLimit: chains.some((c) => !c.http) ? bucket : null,
+      mtls: mtls === 'off' ? null : { mode: mtls, permissive: mtls === 'permissive', peers: sanMatchers(peerIdentities(ctx), s.trustDomain) },
+    };
+  });
+}
+
 export function envoyTemplateData(ctx: WorkloadContext): EnvoyTemplateData {
   const s = ctx.settings;
   const route = routeData(s);
   const source = certificateSource(ctx);
-  const mtlsMode = s.mtls;
+  const inbounds = inboundListeners(ctx, source);
   return {
     node: { id: [ctx.namespace, ctx.name].filter(Boolean).join('.'), cluster: ctx.name },
     adminPort: s.adminPort,
@@ -137,16 +245,8 @@ export function envoyTemplateData(ctx: WorkloadContext): EnvoyTemplateData {
     // Leave room under the container memory limit for what the heap monitor does not see.
     maxHeapBytes: Math.floor(ENVOY_MEMORY_LIMIT_BYTES * 0.8),
     tls: source ? tlsData(ctx) : null,
-    inbound:
-      ctx.appPort === undefined
-        ? null
-        : {
-            ...route,
-            port: s.proxyPort,
-            appPort: ctx.appPort,
-            rateLimit: s.rateLimit ? tokenBucket(s.rateLimit, s.burst ?? s.rateLimit) : null,
-            mtls: source && mtlsMode !== 'off' ? { mode: mtlsMode, permissive: mtlsMode === 'permissive', peers: sanMatchers(peerIdentities(ctx), s.trustDomain) } : null,
-          },
+    inbounds,
+    inbound: inbounds[0] ?? null,
     upstreams: s.upstreams.map((u) => ({ ...u, ...route, mtls: source ? upstreamMtls(ctx, u) : null })),
     logShipper: s.logging === 'none' ? null : { port: PROXY_LOG_PORT, tag: PROXY_LOG_TAG },
   };

@@ -21,10 +21,11 @@ export function drainCommand(adminPort: number, seconds: number): string[] {
 }
 
 /** `extraMounts`: e.g. the mTLS certificate Secret, which only the proxy may read. */
+import { listenerPortEntries } from '../../model/ports.js';
+
 export function envoyContainer(ctx: WorkloadContext, drain: number, configDir: string, configVolume: string, extraMounts: Json[] = []): Json {
   const s = ctx.settings;
-  const ports: Json[] = [];
-  if (ctx.appPort !== undefined) ports.push({ name: 'envoy-inbound', containerPort: s.proxyPort, protocol: 'TCP' });
+  const ports: Json[] = listenerPortEntries(ctx.ports, 'envoy');
   ports.push({ name: 'envoy-metrics', containerPort: ENVOY_METRICS_PORT, protocol: 'TCP' });
   const ready = { httpGet: { path: '/ready', port: ENVOY_METRICS_PORT } };
   return {

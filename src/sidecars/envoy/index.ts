@@ -5,6 +5,7 @@ import { mtlsNotes, trafficNotes } from '../traffic-notes.js';
 import { emptyContribution, type SidecarContribution, type WorkloadContext } from '../types.js';
 import { ENVOY_CONFIG_FILE, ENVOY_METRICS_PORT, renderEnvoyConfig, sdsFiles } from './config.js';
 import { envoyContainer } from './container.js';
+import { proxiedPorts } from '../../model/ports.js';
 
 export function envoySidecar(ctx: WorkloadContext, configVolume: string): SidecarContribution {
   const out = emptyContribution();
@@ -18,7 +19,7 @@ export function envoySidecar(ctx: WorkloadContext, configVolume: string): Sideca
   }
   out.containers.push(envoyContainer(ctx, drain, ctx.configDir, configVolume, certs ? [certs.volumeMount] : []));
   out.ports.push(ENVOY_METRICS_PORT, ctx.settings.adminPort, ...ctx.settings.upstreams.map((u) => u.localPort));
-  if (ctx.appPort !== undefined) out.ports.push(ctx.settings.proxyPort);
+  out.ports.push(...proxiedPorts(ctx.ports).map((p) => p.listener));
   out.podAnnotations['prometheus.io/scrape'] = 'true';
   out.podAnnotations['prometheus.io/port'] = String(ENVOY_METRICS_PORT);
   out.podAnnotations['prometheus.io/path'] = '/stats/prometheus';

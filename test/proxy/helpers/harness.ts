@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { build } from 'esbuild';
 import { afterAll } from 'vitest';
 import { runProxy, type ProxyHandle } from '../../../src/proxy/main.js';
-import type { ProxyConfig } from '../../../src/proxy/config.js';
+import type { InboundListenerConfig, ProxyConfig } from '../../../src/proxy/config.js';
 import type { AccessEntry } from '../../../src/proxy/accesslog.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -177,7 +177,10 @@ export async function startProxy(config: ProxyConfig, opts: { watch?: boolean } 
 
 
 /** A minimal valid config: inbound to `appPort`, ephemeral ports everywhere. */
-export function baseConfig(appPort: number, extra: Partial<ProxyConfig['inbound']> = {}): ProxyConfig {
+/** A config with one inbound listener (the object form). */
+export type SingleInboundConfig = ProxyConfig & { inbound: InboundListenerConfig };
+
+export function baseConfig(appPort: number, extra: Partial<InboundListenerConfig> = {}): SingleInboundConfig {
   return {
     inbound: { port: 0, address: '127.0.0.1', target: { host: '127.0.0.1', port: appPort }, ...extra },
     admin: { port: 0 },

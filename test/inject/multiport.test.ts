@@ -1,0 +1,178 @@
+/**
+ * The shop of fixtures/shop.yaml (HTTP + gRPC + metrics + UDP in one pod, Redis, MySQL, a TLS
+ * gateway) under every mTLS mode: every TCP port has a listener of its own in the protocol it
+ * speaks, Services are re-pointed per port, the Envoy configs are valid, the output lints clean,
+ * and inject/uninject round-trip byte for byte.
+ */
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseSource } from '../../src/manifest/source.js';
+import type { SettingsLayer } from '../../src/settings/resolve.js';
+import { envoyIssues, inject, load, objectsOfText, ROOT, schemaIssues, uninject } from '../helpers/corpus.js';
+import { emptyConfig } from '../../src/lint/config.js';
+import { lint } from '../lint/helpers.js';
+
+type Json = Record<string, any>;
+const flags = (...pairs: [string, string][]): SettingsLayer => pairs.map(([key, value]) => ({ key, value, flag: `--${key}` }));
+const SHOP = join(ROOT, 'fixtures/shop.yaml');
+
+const MODES: [string, SettingsLayer][] = [
+  ['off', flags()],
+  ['permissive', flags(['mtls', 'permissive'], ['mtls-issuer', 'mesh-ca'])],
+  ['strict', flags(['mtls', 'strict'], ['mtls-issuer', 'mesh-ca'], ['rate-limit', '50'], ['retries', '2'], ['per-try-timeout', '500ms'])],
+];
+
+function envoyOf(out: string, workload: string): Json {
+  const cm = objectsOfText(out).find((o) => o.kind === 'ConfigMap' && (o.metadata as Json).name === `${workload}-sidecarctl`) as Json;
+  return parse(cm.data['envoy.yaml']);
+}
+
+function listener(envoy: Json, name: string): Json {
+  return envoy.static_resources.listeners.find((l: Json) => l.name === name);
+}
+
+function filterNames(chain: Json): string[] {
+  return chain.filters.map((f: Json) => f.name);
+}
+
+describe.each(MODES)('shop, --mtls %s', (mode, layer) => {
+  const source = load(SHOP);
+  const result = inject(source, layer);
+  const out = result.files[0]!.text;
+
+  it('injects every workload, valid for the API and for Envoy, lint-clean and reversible', async () => {
+    expect(result.reports.map((r) => [r.object, r.action])).toEqual([
+      ['Deployment/shop/catalog', 'injected'],
+      ['StatefulSet/shop/redis', 'injected'],
+      ['Deployment/shop/mysql', 'injected'],
+      ['Deployment/shop/gateway', 'injected'],
+    ]);
+    expect(schemaIssues(out)).toEqual([]);
+    const envoy = await envoyIssues(out);
+    expect(envoy).toEqual({ configs: 4, issues: [] });
+    // The settings given to inject are lint's profile, as they would be in .sidecarctl.yaml.
+    expect(await lint([parseSource('shop.injected.yaml', out)], emptyConfig(), layer)).toEqual([]);
+    expect(inject(parseSource('shop.yaml', out), layer).files[0]!.text).toBe(out);
+    expect(uninject(parseSource('shop.yaml', out)).files[0]!.text).toBe(source.text);
+  });
+
+  it('reports every port: protocol, source, listener or why not', () => {
+    const catalog = result.reports.find((r) => r.object === 'Deployment/shop/catalog')!;
+    expect(catalog.notes.slice(0, 4)).toEqual([
+      ':8080 http (port name) -> proxy :15006',
+      ':8125 udp: not proxied',
+      ':9090 grpc (appProtocol) -> proxy :15007',
+      ':9100 detected per connection (http or tcp) -> proxy :15008',
+    ]);
+    expect(catalog.ports?.map((p) => [p.port, p.protocol, p.listener ?? null])).toEqual([
+      [8080, 'http', 15006],
+      [8125, 'detect', null],
+      [9090, 'grpc', 15007],
+      [9100, 'detect', 15008],
+    ]);
+    expect(result.reports.find((r) => r.object === 'StatefulSet/shop/redis')!.notes[0]).toBe(':6379 tcp (port name) -> proxy :15006');
+  });
+
+  it('re-points each Service port to its own listener, and leaves UDP alone', () => {
+    const services = objectsOfText(out).filter((o) => o.kind === 'Service') as Json[];
+    const catalog = services.find((s) => s.metadata.name === 'catalog')!;
+    expect(catalog.spec.ports.map((p: Json) => p.targetPort)).toEqual([15006, 15007, 15008]);
+    expect(services.find((s) => s.metadata.name === 'redis')!.spec.ports[0].targetPort).toBe(15006);
+    expect(services.find((s) => s.metadata.name === 'gateway')!.spec.ports[0].targetPort).toBe(15006);
+  });
+
+  it('speaks each protocol: HCM for HTTP, HTTP/2 to gRPC apps, tcp_proxy for opaque and TLS ports', () => {
+    const catalog = envoyOf(out, 'catalog');
+    const http = listener(catalog, 'inbound');
+    const grpc = listener(catalog, 'inbound_9090');
+    const detected = listener(catalog, 'inbound_9100');
+    for (const l of [http, grpc, detected]) expect(l.traffic_direction).toBe('INBOUND');
+    expect(http.filter_chains.every((c: Json) => filterNames(c).includes('envoy.filters.network.http_connection_manager'))).toBe(true);
+    const cluster = (name: string) => catalog.static_resources.clusters.find((c: Json) => c.name === name);
+    expect(cluster('app_9090').typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config).toHaveProperty('http2_protocol_options');
+    expect(cluster('app').typed_extension_protocol_options).toBeUndefined();
+    // A detected port has an HTTP chain and a TCP chain.
+    const detectedFilters = detected.filter_chains.map(filterNames).flat();
+    expect(detectedFilters).toContain('envoy.filters.network.http_connection_manager');
+    expect(detectedFilters).toContain('envoy.filters.network.tcp_proxy');
+
+    const redis = listener(envoyOf(out, 'redis'), 'inbound');
+    for (const c of redis.filter_chains) {
+      expect(filterNames(c)).toContain('envoy.filters.network.tcp_proxy');
+      expect(filterNames(c)).not.toContain('envoy.filters.network.http_connection_manager');
+    }
+    const gateway = listener(envoyOf(out, 'gateway'), 'inbound');
+    // TLS passthrough: never terminated by the proxy.
+    for (const c of gateway.filter_chains) expect(c.transport_socket).toBeUndefined();
+  });
+
+  it(`mTLS ${mode} covers every proxied port`, () => {
+    for (const name of ['catalog', 'redis', 'mysql']) {
+      for (const l of envoyOf(out, name).static_resources.listeners.filter((x: Json) => x.traffic_direction === 'INBOUND')) {
+        const terminated = l.filter_chains.filter((c: Json) => c.transport_socket);
+        const plain = l.filter_chains.filter((c: Json) => !c.transport_socket);
+        if (mode === 'off') expect(terminated).toEqual([]);
+        if (mode === 'strict') {
+          // No chain takes plaintext: every chain terminates mTLS and requires a client certificate.
+          expect(plain, `${name} ${l.name}`).toEqual([]);
+          for (const c of terminated) expect(c.transport_socket.typed_config.require_client_certificate).toBe(true);
+        }
+        if (mode === 'permissive') {
+          expect(terminated.length, `${name} ${l.name}`).toBeGreaterThan(0);
+          expect(plain.length, `${name} ${l.name}`).toBeGreaterThan(0);
+        }
+      }
+    }
+    if (mode === 'strict') {
+      // The passthrough port refuses plaintext too: its only chain wants a TLS ClientHello.
+      const gateway = listener(envoyOf(out, 'gateway'), 'inbound');
+      expect(gateway.filter_chains.map((c: Json) => c.filter_chain_match)).toEqual([{ transport_protocol: 'tls' }]);
+      const catalog = result.reports.find((r) => r.object === 'Deployment/shop/catalog')!;
+      expect(catalog.notes.some((n) => n.startsWith('mTLS strict on :15006, :15007, :15008:'))).toBe(true);
+      // gRPC answers rate-limited calls in gRPC terms.
+      const grpcHcm = listener(envoyOf(out, 'catalog'), 'inbound_9090').filter_chains[0].filters[0].typed_config;
+      const limit = grpcHcm.http_filters.find((f: Json) => f.name === 'envoy.filters.http.local_ratelimit');
+      expect(limit.typed_config.rate_limited_as_resource_exhausted).toBe(true);
+      const route = grpcHcm.route_config.virtual_hosts[0].routes[0].route;
+      expect(route.retry_policy.retry_on.split(',')).toEqual(expect.arrayContaining(['unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted']));
+    }
+  });
+});
+
+describe('shop, --proxy bundled (HTTP/1.1 only in this version)', () => {
+  const source = load(SHOP);
+  const layer = flags(['proxy', 'bundled']);
+  const result = inject(source, layer);
+  const out = result.files[0]!.text;
+
+  it('proxies the HTTP ports, names the others, and never puts an HTTP proxy in front of TCP', () => {
+    const catalog = result.reports.find((r) => r.object === 'Deployment/shop/catalog')!;
+    expect(catalog.notes.slice(0, 4)).toEqual([
+      ':8080 http (port name) -> proxy :15006',
+      ':8125 udp: not proxied',
+      ':9090 grpc (appProtocol): not proxied: the bundled proxy speaks HTTP/1.1 only (use --proxy envoy, or --port-protocol 9090=http if it is HTTP/1.1)',
+      ':9100 http (assumed: the bundled proxy does not detect; set --port-protocol) -> proxy :15007',
+    ]);
+    for (const name of ['StatefulSet/shop/redis', 'Deployment/shop/mysql', 'Deployment/shop/gateway']) {
+      const r = result.reports.find((x) => x.object === name)!;
+      expect(r.action, name).toBe('skipped');
+      expect(r.reason, name).toMatch(/^no port the proxy can carry/);
+    }
+    const cm = objectsOfText(out).find((o) => o.kind === 'ConfigMap' && (o.metadata as Json).name === 'catalog-sidecarctl') as Json;
+    const config = JSON.parse(cm.data['proxy.json']);
+    expect(config.inbound.map((l: Json) => [l.name ?? 'inbound', l.port, l.target.port])).toEqual([
+      ['inbound', 15006, 8080],
+      ['inbound-9100', 15007, 9100],
+    ]);
+    const catalogService = (objectsOfText(out) as Json[]).find((o) => o.kind === 'Service' && o.metadata.name === 'catalog')!;
+    // 9090 (gRPC) is not proxied: its Service port stays as it was.
+    expect(catalogService.spec.ports.map((p: Json) => p.targetPort)).toEqual([15006, 'grpc', 15007]);
+  });
+
+  it('is valid, lint-clean and reversible', async () => {
+    expect(schemaIssues(out)).toEqual([]);
+    expect(await lint([parseSource('shop.injected.yaml', out)], emptyConfig(), layer)).toEqual([]);
+    expect(uninject(parseSource('shop.yaml', out)).files[0]!.text).toBe(source.text);
+  });
+});
