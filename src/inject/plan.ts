@@ -9,13 +9,11 @@ import { getPath } from '../manifest/edit-ops.js';
 import { isPlainObject, POD_SPEC_PATHS, podMetadataPath, type ObjectRef } from '../manifest/workloads.js';
 import type { Settings } from '../settings/types.js';
 import { describePort, planPorts, proxiedPorts, type ServicePortFacts } from '../model/ports.js';
-import { bundledProxySidecar } from '../sidecars/bundled/index.js';
-import { envoySidecar } from '../sidecars/envoy/index.js';
+import { selectedKinds } from '../sidecars/registry.js';
 import { ENVOY_METRICS_PORT } from '../sidecars/envoy/config.js';
 import { FLUENT_BIT_HTTP_PORT } from '../sidecars/logging/fluent-bit.js';
 import { FLUENTD_MONITOR_PORT } from '../sidecars/logging/fluentd.js';
 import { PROXY_JSON_LOG_PORT, PROXY_LOG_PORT } from '../sidecars/logging/proxy-log.js';
-import { loggingSidecar } from '../sidecars/logging/index.js';
 import { emptyContribution, type Json, type SidecarContribution, type WorkloadContext } from '../sidecars/types.js';
 import { formatStatus, HASH_ANNOTATION, INJECT_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, STATUS_ANNOTATION, type WorkloadStatus } from './status.js';
 
@@ -188,14 +186,9 @@ function merge(parts: SidecarContribution[]): SidecarContribution {
   return out;
 }
 
-/** Sidecar modules, by setting. Each is one module under src/sidecars/. */
+/** What each selected sidecar kind adds (src/sidecars/registry.ts: shippers first, then the proxy). */
 function contributions(ctx: WorkloadContext): SidecarContribution[] {
-  const parts: SidecarContribution[] = [];
-  // The shipper comes first: as a native sidecar it is up before the proxy sends it access logs.
-  if (ctx.settings.logging !== 'none') parts.push(loggingSidecar(ctx, CONFIG_VOLUME));
-  if (ctx.settings.proxy === 'envoy') parts.push(envoySidecar(ctx, CONFIG_VOLUME));
-  if (ctx.settings.proxy === 'bundled') parts.push(bundledProxySidecar(ctx, CONFIG_VOLUME));
-  return parts;
+  return selectedKinds(ctx.settings).map((kind) => kind.contribute(ctx, CONFIG_VOLUME));
 }
 
 /** A short content hash of the generated configs: changes whenever a sidecar's config changes. */

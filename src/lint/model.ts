@@ -9,7 +9,7 @@ import { lineOf, type SourceFile } from '../manifest/source.js';
 import { describe, isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
 import { mainContainer } from '../inject/plan.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, type WorkloadStatus } from '../inject/status.js';
-import { SDS_CA_FILE, SDS_CERT_FILE } from '../sidecars/envoy/config.js';
+import { SIDECAR_KINDS, type SidecarKindId } from '../sidecars/registry.js';
 import { UserError } from '../errors.js';
 import type { SettingsLayer } from '../settings/resolve.js';
 import { embeddedMapper, lineColAt, offsetAt, positionIn, type LineCol, type Path } from './locate.js';
@@ -52,7 +52,7 @@ export interface Workload extends LintObject {
   settings(): WorkloadSettings;
 }
 
-export type ConfigKind = 'envoy' | 'fluent-bit' | 'fluentd' | 'proxy';
+export type ConfigKind = SidecarKindId;
 
 export interface EmbeddedConfig {
   owner: LintObject;
@@ -81,18 +81,12 @@ export interface LintModel {
  * Images of the sidecars this tool knows (its own and hand-written ones). Other meshes' proxies
  * (istio/proxyv2, linkerd) are their injectors' business, and are left alone on purpose.
  */
-const SIDECAR_IMAGES = [/(^|\/)envoyproxy\/envoy(-[a-z]+)?(:|@|$)/, /(^|\/)fluent-bit(:|@|$)/, /(^|\/)fluentd(:|@|$)/];
+const SIDECAR_IMAGES = SIDECAR_KINDS.flatMap((k) => k.images);
 export const SIDECAR_PREFIX = 'sidecarctl-';
 
 /** Which ConfigMap data keys hold which sidecar config (sidecarctl's own names, and common hand-written ones). */
 export function configKindOf(key: string): ConfigKind | undefined {
-  // Envoy's file-based SDS resources are DiscoveryResponses, not bootstraps.
-  if (key === SDS_CERT_FILE || key === SDS_CA_FILE) return undefined;
-  if (/^envoy[\w.-]*\.(ya?ml|json)$/i.test(key)) return 'envoy';
-  if (/^fluent-?bit[\w.-]*\.ya?ml$/i.test(key)) return 'fluent-bit';
-  if (key === 'fluent.conf' || /^fluentd[\w.-]*\.conf$/i.test(key)) return 'fluentd';
-  if (key === 'proxy.json') return 'proxy';
-  return undefined;
+  return SIDECAR_KINDS.find((k) => k.configKey(key))?.id;
 }
 
 /** Documents with neither apiVersion nor kind (package.json, CI files) are not Kubernetes objects. */

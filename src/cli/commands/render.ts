@@ -4,26 +4,14 @@ import { podContext, workloadContext } from '../../inject/plan.js';
 import { isWorkloadKind, objectsOf } from '../../manifest/workloads.js';
 import { resolveSettings } from '../../settings/resolve.js';
 import { workloadSettings } from '../../inject/run.js';
-import type { WorkloadContext } from '../../sidecars/types.js';
-import { renderEnvoyConfig } from '../../sidecars/envoy/config.js';
-import { renderFluentBitConfig } from '../../sidecars/logging/fluent-bit.js';
-import { renderFluentdConfig } from '../../sidecars/logging/fluentd.js';
-import { renderBundledProxyConfig } from '../../sidecars/bundled/config.js';
-import type { Settings } from '../../settings/types.js';
+import { SIDECAR_KINDS, sidecarKind } from '../../sidecars/registry.js';
 import { readInputs } from '../io.js';
 import { flagsLayer, profileFrom } from '../settings-flags.js';
 
-/** Each sidecar's config, and the settings that select that sidecar (render fluentd means --logging fluentd). */
-const RENDERERS: Record<string, { select: Partial<Settings>; render: (ctx: WorkloadContext) => string }> = {
-  envoy: { select: { proxy: 'envoy' }, render: (ctx) => renderEnvoyConfig(ctx).text },
-  'fluent-bit': { select: { logging: 'fluent-bit' }, render: (ctx) => renderFluentBitConfig(ctx).text },
-  fluentd: { select: { logging: 'fluentd' }, render: renderFluentdConfig },
-  proxy: { select: { proxy: 'bundled' }, render: renderBundledProxyConfig },
-};
 
 export async function renderCommand(sidecar: string, path: string | undefined, opts: Record<string, unknown>): Promise<void> {
-  const renderer = RENDERERS[sidecar];
-  if (!renderer) throw new UserError(`render: unknown sidecar "${sidecar}" (available: ${Object.keys(RENDERERS).join(', ')})`);
+  const renderer = sidecarKind(sidecar);
+  if (!renderer) throw new UserError(`render: unknown sidecar "${sidecar}" (available: ${SIDECAR_KINDS.map((k) => k.id).join(', ')})`);
   const profile = profileFrom(opts)?.layer ?? [];
   const flags = flagsLayer(opts);
   if (!path) {
