@@ -13,6 +13,8 @@ import { probePort } from './rules/probe-port.js';
 import { volumeMounts } from './rules/volume-mounts.js';
 import { missingReference } from './rules/missing-reference.js';
 import { serviceBypass } from './rules/service-bypass.js';
+import { portBypass } from './rules/port-bypass.js';
+import { protocolMismatch } from './rules/protocol-mismatch.js';
 import { configHashRule } from './rules/config-hash.js';
 import { injectDrift } from './rules/inject-drift.js';
 import { initContainerProbes } from './rules/init-container-probes.js';
@@ -36,6 +38,8 @@ export const RULES: readonly Rule[] = [
   volumeMounts,
   missingReference,
   serviceBypass,
+  portBypass,
+  protocolMismatch,
   configHashRule,
   injectDrift,
   initContainerProbes,

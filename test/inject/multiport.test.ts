@@ -170,9 +170,17 @@ describe('shop, --proxy bundled (HTTP/1.1 only in this version)', () => {
     expect(catalogService.spec.ports.map((p: Json) => p.targetPort)).toEqual([15006, 'grpc', 15007]);
   });
 
-  it('is valid, lint-clean and reversible', async () => {
+  it('is valid and reversible, and lint names the one TCP port that bypasses the proxy', async () => {
     expect(schemaIssues(out)).toEqual([]);
-    expect(await lint([parseSource('shop.injected.yaml', out)], emptyConfig(), layer)).toEqual([]);
+    const findings = await lint([parseSource('shop.injected.yaml', out)], emptyConfig(), layer);
+    expect(findings.map((f) => [f.rule, f.severity, f.object])).toEqual([['port-bypass', 'warning', 'Deployment/shop/catalog']]);
+    expect(findings[0]!.message).toMatch(/^port 9090 \(grpc\) of container catalog bypasses the proxy/);
+    // Under strict mTLS the same port takes plaintext: an error.
+    const strictLayer = flags(['proxy', 'bundled'], ['mtls', 'strict'], ['mtls-issuer', 'mesh-ca']);
+    const strict = inject(source, strictLayer).files[0]!.text;
+    const strictFindings = await lint([parseSource('shop.injected.yaml', strict)], emptyConfig(), strictLayer);
+    expect(strictFindings.map((f) => [f.rule, f.severity])).toEqual([['port-bypass', 'error']]);
+    expect(strictFindings[0]!.message).toContain('despite --mtls strict');
     expect(uninject(parseSource('shop.yaml', out)).files[0]!.text).toBe(source.text);
   });
 });
