@@ -44,7 +44,11 @@ function container(rand, name, port) {
   const lines = [`- name: ${name}`, `  image: ${quoted}`];
   if (port) {
     lines.push('  ports:', `    - name: http`, `      containerPort: ${port}`);
+    // Multi-port pods: gRPC beside HTTP, an opaque well-known port, a UDP port, an unnamed one.
     if (rand() < 0.3) lines.push(`    - {name: grpc, containerPort: ${port + 1}}`);
+    if (rand() < 0.15) lines.push('    - {name: redis, containerPort: 6379}');
+    if (rand() < 0.1) lines.push('    - {name: statsd, containerPort: 8125, protocol: UDP}');
+    if (rand() < 0.2) lines.push(`    - containerPort: ${port + 2}`);
   }
   lines.push(
     '  env:',

@@ -58,7 +58,7 @@ export function planCertificates(sources: SourceFile[], layers: { profile: Setti
   for (const { source, ref } of all.filter((o) => isWorkloadKind(o.ref.kind))) {
     const object = describe(ref);
     const settings = workloadSettings(source, ref, layers);
-    const reason = settings.proxy === 'none' ? 'no proxy (--proxy none): no certificate needed' : skipReason(ref, settings);
+    const reason = settings.proxy === 'none' ? 'no proxy (--proxy none): no certificate needed' : skipReason(ref, settings)?.reason;
     if (reason) {
       skipped.push({ object, reason });
       continue;

@@ -8,6 +8,7 @@ import type { EditOp, Path } from '../manifest/edit-ops.js';
 import { getPath } from '../manifest/edit-ops.js';
 import { isPlainObject, POD_SPEC_PATHS, podMetadataPath, type ObjectRef } from '../manifest/workloads.js';
 import type { Settings } from '../settings/types.js';
+import { skip, SKIP, type Skip } from './skips.js';
 import { describePort, planPorts, proxiedPorts, type ServicePortFacts } from '../model/ports.js';
 import { selectedKinds } from '../sidecars/registry.js';
 import { ENVOY_METRICS_PORT } from '../sidecars/envoy/config.js';
@@ -23,7 +24,7 @@ const SIDECAR_FIXED_PORTS = [ENVOY_METRICS_PORT, FLUENT_BIT_HTTP_PORT, FLUENTD_M
 export const CONFIG_DIR = '/etc/sidecarctl';
 
 export type Decision =
-  | { action: 'skip'; reason: string }
+  | ({ action: 'skip' } & Skip)
   | { action: 'inject'; ops: EditOp[]; objects: Json[]; status: WorkloadStatus; notes: string[]; context: WorkloadContext };
 
 /** Proxies of other meshes: a second proxy in the same pod would fight over the traffic. */
@@ -53,32 +54,32 @@ function containersOf(spec: Json, key: 'containers' | 'initContainers'): Json[] 
  * A workload without `containers` is not a whole workload but a piece of one: a kustomize patch or
  * a Helm values overlay. The API would refuse it; as a file in a repository it is fine.
  */
-export const SKIP_PARTIAL = 'partial workload (no spec.containers, as in a kustomize patch): nothing to inject';
+export const SKIP_PARTIAL = skip(SKIP.partialWorkload, 'partial workload (no spec.containers, as in a kustomize patch): nothing to inject');
 
 function isPartialWorkload(spec: unknown): boolean {
   return isPlainObject(spec) && spec.containers === undefined;
 }
 
 /** The reason to leave a workload alone, if there is one. */
-export function skipReason(ref: ObjectRef, settings: Settings): string | undefined {
+export function skipReason(ref: ObjectRef, settings: Settings): Skip | undefined {
   const specPath = POD_SPEC_PATHS[ref.kind]!;
   const spec = getPath(ref.value, specPath) as Json;
   const podMeta = getPath(ref.value, podMetadataPath(ref.kind));
   if (isPartialWorkload(spec)) return SKIP_PARTIAL;
   for (const meta of [ref.value.metadata, podMeta]) {
-    if (String(annotationsOf(meta)[INJECT_ANNOTATION] ?? '') === 'false') return `disabled by ${INJECT_ANNOTATION}: "false"`;
+    if (String(annotationsOf(meta)[INJECT_ANNOTATION] ?? '') === 'false') return skip(SKIP.disabled, `disabled by ${INJECT_ANNOTATION}: "false"`);
   }
-  if (spec.hostNetwork === true) return 'hostNetwork pod: sidecar ports would bind on the node and collide across pods';
+  if (spec.hostNetwork === true) return skip(SKIP.hostNetwork, 'hostNetwork pod: sidecar ports would bind on the node and collide across pods');
   const names = [...containersOf(spec, 'containers'), ...containersOf(spec, 'initContainers')].map((c) => String(c.name));
   const mesh = names.find((n) => MESH_CONTAINERS.includes(n));
-  if (mesh) return `already has another mesh's proxy (container ${mesh})`;
+  if (mesh) return skip(SKIP.otherMesh, `already has another mesh's proxy (container ${mesh})`);
   for (const meta of [ref.value.metadata, podMeta]) {
     const marks = { ...labelsOf(meta), ...annotationsOf(meta) };
     for (const [key, matches] of MESH_MARKERS) {
-      if (key in marks && matches(String(marks[key]))) return `another mesh injects it (${key}: ${String(marks[key])})`;
+      if (key in marks && matches(String(marks[key]))) return skip(SKIP.otherMesh, `another mesh injects it (${key}: ${String(marks[key])})`);
     }
   }
-  if (settings.proxy === 'none' && settings.logging === 'none') return 'nothing to inject (--proxy none and --logging none)';
+  if (settings.proxy === 'none' && settings.logging === 'none') return skip(SKIP.nothingToInject, 'nothing to inject (--proxy none and --logging none)');
   return undefined;
 }
 
@@ -215,44 +216,44 @@ export function configMapFor(ctx: WorkloadContext, files: Record<string, string>
 /** Plan the injection of one (not yet injected) workload. */
 export function planInjection(ref: ObjectRef, requested: Settings, opts: { wrapsJson?: boolean } & ServiceFacts = {}): Decision {
   const reason = skipReason(ref, requested);
-  if (reason) return { action: 'skip', reason };
+  if (reason) return { action: 'skip', ...reason };
   let ctx = workloadContext(ref, requested, opts);
   const specPath = POD_SPEC_PATHS[ref.kind]!;
   const metaPath = podMetadataPath(ref.kind);
   const spec = ctx.podSpec;
   const earlyNotes: string[] = [];
   if (!requested.nativeSidecar && ctx.runsToCompletion) {
-    return { action: 'skip', reason: `plain-container sidecars would keep this ${ref.kind} from ever completing: use native sidecars (drop --no-native-sidecar)` };
+    return { action: 'skip', code: SKIP.wouldNotComplete, reason: `plain-container sidecars would keep this ${ref.kind} from ever completing: use native sidecars (drop --no-native-sidecar)` };
   }
   if (requested.proxy !== 'none' && ctx.appPort === undefined && requested.upstreams.length === 0) {
     const why =
       ctx.ports.length === 0
         ? `no app port found and no --upstream: the proxy would have nothing to do (set --app-port or sidecarctl.io/app-port)`
         : `no port the proxy can carry (${ctx.ports.map(describePort).join('; ')}) and no --upstream: the proxy would have nothing to do`;
-    if (requested.logging === 'none') return { action: 'skip', reason: why };
+    if (requested.logging === 'none') return { action: 'skip', code: SKIP.noPort, reason: why };
     // The shipper still has work: inject it alone rather than an idle proxy.
     earlyNotes.push(`${why}; log shipper only`);
     ctx = workloadContext(ref, { ...requested, proxy: 'none', mtls: 'off' }, opts);
   }
   const settings = ctx.settings;
   const nullKey = nullCollection(spec, getPath(ref.value, metaPath));
-  if (nullKey) return { action: 'skip', reason: `${nullKey} is empty (null): remove it or give it a value, and inject again` };
+  if (nullKey) return { action: 'skip', code: SKIP.nullCollection, reason: `${nullKey} is empty (null): remove it or give it a value, and inject again` };
   const parts = merge(contributions(ctx));
 
   // Our names and ports must not collide with the pod's own.
   const allContainers = [...containersOf(spec, 'containers'), ...containersOf(spec, 'initContainers')];
   for (const c of parts.containers) {
-    if (allContainers.some((existing) => existing.name === c.name)) return { action: 'skip', reason: `the pod already has a container named ${String(c.name)}` };
+    if (allContainers.some((existing) => existing.name === c.name)) return { action: 'skip', code: SKIP.nameTaken, reason: `the pod already has a container named ${String(c.name)}` };
   }
   const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter(isPlainObject) : [];
   for (const name of [CONFIG_VOLUME, ...parts.volumes.map((v) => v.name)]) {
-    if (volumes.some((v) => v.name === name)) return { action: 'skip', reason: `the pod already has a volume named ${String(name)}` };
+    if (volumes.some((v) => v.name === name)) return { action: 'skip', code: SKIP.nameTaken, reason: `the pod already has a volume named ${String(name)}` };
   }
   const mountTargets = appMountTargets(spec, ctx.appContainer, parts.appMounts);
-  if (typeof mountTargets === 'string') return { action: 'skip', reason: mountTargets };
+  if (typeof mountTargets === 'string') return { action: 'skip', code: SKIP.logMountTaken, reason: mountTargets };
   const appPorts = new Set(allContainers.flatMap((c) => (Array.isArray(c.ports) ? c.ports.filter(isPlainObject).map((p) => p.containerPort) : [])));
   const clash = parts.ports.find((p) => appPorts.has(p));
-  if (clash !== undefined) return { action: 'skip', reason: `port ${clash} is used by the app and by the sidecar: choose others with --proxy-port/--admin-port` };
+  if (clash !== undefined) return { action: 'skip', code: SKIP.portClash, reason: `port ${clash} is used by the app and by the sidecar: choose others with --proxy-port/--admin-port` };
 
   const configVolume: Json = { name: CONFIG_VOLUME, configMap: { name: ctx.configMapName } };
   const sidecars = parts.containers.map((c) => (settings.nativeSidecar ? { ...c, restartPolicy: 'Always' } : withoutStartupProbe(c)));

@@ -12,6 +12,7 @@ import { lineOf, parseSource, type SourceFile } from '../manifest/source.js';
 import { describe, isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
 import { annotationLayer, resolveSettings, type SettingsLayer } from '../settings/resolve.js';
 import type { Settings } from '../settings/types.js';
+import type { Skip, SkipCode } from './skips.js';
 import type { WorkloadContext } from '../sidecars/types.js';
 import { checkPodSpecShape, planInjection } from './plan.js';
 import { planServices, servicesSelecting, uninjectServiceOps, type Located } from './services.js';
@@ -24,6 +25,8 @@ export interface WorkloadReport {
   line: number;
   object: string;
   action: 'injected' | 'skipped' | 'uninjected';
+  /** Why it was skipped: a stable code (src/inject/skips.ts), and `reason` for people. */
+  skip?: SkipCode;
   reason?: string;
   notes: string[];
   /** With a proxy: every app port, what it speaks (and where that was learnt), its listener or why none. */
@@ -47,7 +50,7 @@ export interface RunOptions {
   profile: SettingsLayer;
   flags: SettingsLayer;
   /** A reason, decided by the caller, to leave a workload alone (e.g. not in the profile's `workloads:` list). */
-  skip?: (ref: ObjectRef) => string | undefined;
+  skip?: (ref: ObjectRef) => Skip | undefined;
   /** Told of each step done, for a progress bar: every file is a step in each pass over the files. */
   progress?: (done: number, total: number) => void;
 }
@@ -146,9 +149,9 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       if (!isWorkloadKind(ref.kind)) continue;
       workloads.push({ source, ref });
       checkPodSpecShape(ref, source.path, (path) => lineAt(source, ref, path));
-      const callerReason = options.skip?.(ref);
-      if (callerReason) {
-        reports.push({ file: source.path, line: lineAt(source, ref), object: describe(ref), action: 'skipped', reason: callerReason, notes: [] });
+      const callerSkip = options.skip?.(ref);
+      if (callerSkip) {
+        reports.push({ file: source.path, line: lineAt(source, ref), object: describe(ref), action: 'skipped', skip: callerSkip.code, reason: callerSkip.reason, notes: [] });
         continue;
       }
       const settings = workloadSettings(source, ref, options);
@@ -163,6 +166,7 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       reports.push(report);
       reportOf.set(ref, report);
       if (decision.action === 'skip') {
+        report.skip = decision.code;
         report.reason = decision.reason;
         continue;
       }

@@ -8,6 +8,7 @@
  */
 import { UserError } from '../errors.js';
 import { describe, type ObjectRef } from '../manifest/workloads.js';
+import { skip, SKIP, type Skip } from './skips.js';
 
 export const WORKLOADS_SECTION = 'workloads';
 
@@ -27,7 +28,7 @@ export function parseSelection(section: unknown, file: string): string[] | undef
 }
 
 /** The `skip` callback for runInjection: a reason for each workload the list leaves out. */
-export function skipUnselected(selection: string[] | undefined, file: string): ((ref: ObjectRef) => string | undefined) | undefined {
+export function skipUnselected(selection: string[] | undefined, file: string): ((ref: ObjectRef) => Skip | undefined) | undefined {
   if (!selection) return undefined;
-  return (ref) => (selection.some((entry) => selects(entry, ref)) ? undefined : `not in the workloads: list of ${file}`);
+  return (ref) => (selection.some((entry) => selects(entry, ref)) ? undefined : skip(SKIP.notSelected, `not in the workloads: list of ${file}`));
 }

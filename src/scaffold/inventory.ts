@@ -52,7 +52,7 @@ function workloadInfo(source: SourceFile, ref: ObjectRef): WorkloadInfo {
   const hasContainers = Array.isArray(podSpec.containers) && podSpec.containers.some(isPlainObject);
   const appPort = hasContainers ? detectAppPort(mainContainer(podSpec, getPath(ref.value, podMetadataPath(ref.kind)))) : undefined;
   // Malformed pod specs are inject's to report (with file:line); here they only are not offered.
-  const excluded = hasContainers ? skipReason(ref, DEFAULT_SETTINGS) : 'no containers';
+  const excluded = hasContainers ? skipReason(ref, DEFAULT_SETTINGS)?.reason : 'no containers';
   return {
     id: describe(ref),
     kind: ref.kind,

@@ -1,4 +1,5 @@
 /** The profile's JSON Schema, the profile text scaffold writes, the answers' rules, and the workloads: selection. */
+import { SKIP } from '../../src/inject/skips.js';
 import AjvModule from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -112,8 +113,8 @@ describe('workloads: selection', () => {
     const sources = [load(join(ROOT, 'fixtures/web.yaml')), load(join(ROOT, 'fixtures/report-cronjob.yaml'))];
     const skip = skipUnselected(['CronJob/nightly-report'], 'p.yaml');
     const result = runInjection(sources, { mode: 'inject', profile: [{ key: 'upstream', value: 'a=a:80' }], flags: [], skip });
-    expect(result.reports.map((r) => [r.object, r.action, r.reason])).toEqual([
-      ['Deployment/shop/web', 'skipped', 'not in the workloads: list of p.yaml'],
+    expect(result.reports.map((r) => [r.object, r.action, r.skip])).toEqual([
+      ['Deployment/shop/web', 'skipped', SKIP.notSelected],
       ['CronJob/nightly-report', 'injected', undefined],
     ]);
     expect(result.files[0]!.changed).toBe(false);
