@@ -38,17 +38,91 @@ export function parseContentLength(value: string): number {
   return Number(value);
 }
 
+/**
+ * Whether bytes[from, to) holds an HTAB: used on the OWS trimmed off the end of a value. llhttp
+ * (up to 9.3, node 20's) ends a Content-Length value or the `chunked` coding with SP only, so
+ * `Content-Length: 5<HTAB>` is an error there and `chunked<HTAB>` another coding: a parser that
+ * trims HTAB too would frame such a message differently.
+ */
+export function hasHtab(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] === 0x09) return true;
+  return false;
+}
+
+/**
+ * Transfer-Encoding as llhttp reads it: whether the last coding of the value is `chunked`
+ * (any case), preceded by the start of the value or by ',' and OWS, and followed by nothing but
+ * SP. bytes[start, stop) is the value without its OWS, which ended at `lineEnd`.
+ */
+export function lastCodingIsChunked(bytes: Buffer, start: number, stop: number, lineEnd: number): boolean {
+  if (stop - start < 7 || hasHtab(bytes, stop, lineEnd) || !equalsLowerBytes(bytes, stop - 7, 'chunked')) return false;
+  let i = stop - 8;
+  while (i >= start && (bytes[i] === 0x20 || bytes[i] === 0x09)) i--;
+  return i < start || bytes[i] === 0x2c /* , */;
+}
+
+/** Connection tokens (connectionTokens): the flags of those llhttp acts on. */
+export const CONN_CLOSE = 1;
+export const CONN_KEEP_ALIVE = 2;
+export const CONN_UPGRADE = 4;
+/**
+ * The same tokens followed by HTAB (`close<HTAB>`): llhttp up to 9.3 (node 20's) does not see
+ * them, later versions do. Callers read them the safe way (close: closed; keep-alive: not kept).
+ */
+export const CONN_TAB_SHIFT = 3;
+
+/**
+ * The Connection (or Proxy-Connection, which llhttp reads the same) tokens in bytes[start, end),
+ * the raw value, as llhttp reads them: comma-separated, each without leading OWS and trailing
+ * SP, compared case-insensitively with close, keep-alive and upgrade (`closed` or `x close` are
+ * other tokens). A byte loop: it runs for every request with a Connection header.
+ */
+export function connectionTokens(bytes: Buffer, start: number, end: number): number {
+  let flags = 0;
+  let i = start;
+  while (i < end) {
+    while (i < end && (bytes[i] === 0x20 || bytes[i] === 0x09)) i++;
+    let j = i;
+    while (j < end && bytes[j] !== 0x2c) j++;
+    let k = j;
+    let tab = false;
+    while (k > i && (bytes[k - 1] === 0x20 || bytes[k - 1] === 0x09)) if (bytes[--k] === 0x09) tab = true;
+    let f = 0;
+    switch (k - i) {
+      case 5:
+        if (equalsLowerBytes(bytes, i, 'close')) f = CONN_CLOSE;
+        break;
+      case 7:
+        if (equalsLowerBytes(bytes, i, 'upgrade')) f = CONN_UPGRADE;
+        break;
+      case 10:
+        if (equalsLowerBytes(bytes, i, 'keep-alive')) f = CONN_KEEP_ALIVE;
+        break;
+    }
+    flags |= tab ? f << CONN_TAB_SHIFT : f;
+    i = j + 1;
+  }
+  return flags;
+}
+
 /** Longest chunk-size line (size and extensions) accepted. */
 export const MAX_CHUNK_LINE = 1024;
+const MAX_CHUNK_SIZE_DIGITS = 12;
 const MAX_TRAILER_BYTES = 16 * 1024;
 
-/** Lenient: size, optional whitespace, anything after ';' (what upstream servers send). */
-const CHUNK_LINE_LENIENT = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[^\r\n]*)?$/;
 /**
- * Strict: size, then `;name` or `;name=token` or `;name="quoted"` extensions, no whitespace
- * anywhere (llhttp's strict mode; lenient parsing of chunk extensions is a smuggling vector).
+ * What may follow the size: `;name` or `;name=token` or `;name="quoted"` extensions, no
+ * whitespace anywhere (llhttp's strict mode; lenient parsing of chunk extensions is a smuggling
+ * vector). Only tried when a size is followed by ';' (rare): plain sizes are read byte by byte.
  */
-const CHUNK_LINE_STRICT = /^([0-9A-Fa-f]{1,12})(?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t !#-[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)*$/;
+const CHUNK_EXTENSIONS = /^(?:;[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t !#-[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)+$/;
+
+/** Value of a hex digit, -1 for anything else. */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) {
+  HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
+  HEX_VALUE['0123456789ABCDEF'.charCodeAt(i)] = i;
+}
 
 export class ChunkedError extends Error {}
 
@@ -61,7 +135,9 @@ const enum Chunk {
 }
 
 /**
- * Decodes a chunked body incrementally. step() does one unit of work and returns the new read
+ * Decodes a chunked body incrementally, as strictly as llhttp without lenient flags (or
+ * stricter), for requests and responses alike: the upstream side is where a desync would let one
+ * response be read as another's body. step() does one unit of work and returns the new read
  * position; a returned position equal to the one passed in (and !done) means "need more bytes":
  * the caller keeps buf[pos..] and calls again with more appended. Body bytes go to `onData`,
  * at most one call per step, so the caller can stop between chunks (backpressure). Trailers are
@@ -72,10 +148,7 @@ export class ChunkedDecoder {
   private remaining = 0;
   private trailerBytes = 0;
 
-  constructor(
-    private readonly strict: boolean,
-    private readonly onData: (chunk: Buffer) => void,
-  ) {}
+  constructor(private readonly onData: (chunk: Buffer) => void) {}
 
   get done(): boolean {
     return this.state === Chunk.Done;
@@ -92,9 +165,7 @@ export class ChunkedDecoder {
       case Chunk.Size: {
         const end = lineEnd(buf, pos, MAX_CHUNK_LINE, 'chunk size line');
         if (end < 0) return pos;
-        const size = (this.strict ? CHUNK_LINE_STRICT : CHUNK_LINE_LENIENT).exec(buf.toString('latin1', pos, end));
-        if (!size) throw new ChunkedError('invalid chunk size line');
-        this.remaining = parseInt(size[1]!, 16);
+        this.remaining = chunkSize(buf, pos, end);
         this.state = this.remaining === 0 ? Chunk.Trailers : Chunk.Data;
         this.trailerBytes = 0;
         return end + 2;
@@ -122,10 +193,8 @@ export class ChunkedDecoder {
         if ((this.trailerBytes += end + 2 - pos) > MAX_TRAILER_BYTES) throw new ChunkedError('trailers too large');
         if (end === pos) {
           this.state = Chunk.Done; // the empty line ending the trailer section
-        } else if (this.strict) {
-          const line = buf.toString('latin1', pos, end);
-          const colon = line.indexOf(':');
-          if (colon <= 0 || !isToken(line, 0, colon) || !isFieldValue(line.slice(colon + 1))) throw new ChunkedError('invalid trailer line');
+        } else {
+          checkTrailer(buf.toString('latin1', pos, end));
         }
         return end + 2;
       }
@@ -133,6 +202,52 @@ export class ChunkedDecoder {
         return pos;
     }
   }
+}
+
+/** The size on the chunk-size line buf[pos, end): hex digits, then nothing or valid extensions. */
+function chunkSize(buf: Buffer, pos: number, end: number): number {
+  let size = 0;
+  let i = pos;
+  for (; i < end; i++) {
+    const d = HEX_VALUE[buf[i]!]!;
+    if (d < 0) break;
+    size = size * 16 + d;
+  }
+  // At most 12 digits, so sizes stay exact numbers (leading zeros count too: stricter than
+  // llhttp, which only refuses a size over 64 bits).
+  if (i === pos || i - pos > MAX_CHUNK_SIZE_DIGITS) throw new ChunkedError('invalid chunk size line');
+  if (i < end && (buf[i] !== 0x3b /* ; */ || !CHUNK_EXTENSIONS.test(buf.toString('latin1', i, end)))) throw new ChunkedError('invalid chunk size line');
+  return size;
+}
+
+/**
+ * A trailer line: a header line like any other, but not one of the fields that frame, route or
+ * manage the connection (RFC 9110 §6.5.1): llhttp applies trailers to the message's flags (a
+ * Content-Length trailer is HPE_INVALID_CONTENT_LENGTH, a Connection: close one ends the
+ * connection), so a recipient that drops them, as this one does, would read the stream differently.
+ */
+function checkTrailer(line: string): void {
+  const colon = line.indexOf(':');
+  if (colon <= 0 || !isToken(line, 0, colon) || !isFieldValue(line.slice(colon + 1))) throw new ChunkedError('invalid trailer line');
+  let forbidden = false;
+  switch (colon) {
+    case 4:
+      forbidden = equalsLower(line.slice(0, colon), 'host');
+      break;
+    case 10:
+      forbidden = equalsLower(line.slice(0, colon), 'connection');
+      break;
+    case 14:
+      forbidden = equalsLower(line.slice(0, colon), 'content-length');
+      break;
+    case 16:
+      forbidden = equalsLower(line.slice(0, colon), 'proxy-connection');
+      break;
+    case 17:
+      forbidden = equalsLower(line.slice(0, colon), 'transfer-encoding');
+      break;
+  }
+  if (forbidden) throw new ChunkedError(`${line.slice(0, colon).toLowerCase()} in trailers`);
 }
 
 /**
@@ -158,6 +273,15 @@ export function equalsLower(name: string, lower: string): boolean {
   if (name.length !== lower.length) return false;
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** equalsLower on bytes[start, start + lower.length) (the caller checked the length fits). */
+export function equalsLowerBytes(bytes: Buffer, start: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = bytes[start + i]!;
     if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
   }
   return true;

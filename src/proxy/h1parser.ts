@@ -7,13 +7,31 @@
  * reads answers from the app or an upstream service, and is strict anyway: anything it does not
  * understand is an error (the proxy answers 502 and drops the connection), never a guess.
  *
- * Framing rules: 1xx responses are skipped; HEAD responses and 204/304 have no body;
- * Transfer-Encoding ending in chunked is decoded; Transfer-Encoding without chunked, or neither
- * header, means the body ends when the connection closes; otherwise Content-Length (digits only,
- * duplicates must agree). Trailers are read and dropped.
+ * Framing rules, as llhttp (node's parser, strict) reads them or stricter, since a desync with
+ * the upstream would let one response be read as part of another: 1xx responses are skipped
+ * (one that closes the connection is an error: nothing may follow it); HEAD responses and
+ * 204/304 have no body; a last non-empty Transfer-Encoding whose final coding is chunked is
+ * decoded (strictly, like request bodies); other Transfer-Encoding, or no framing header, means
+ * the body ends when the connection closes; otherwise Content-Length (digits only). Errors: a
+ * bare CR or LF anywhere in the head, control characters, a repeated Content-Length (even with
+ * the same value), Content-Length with Transfer-Encoding. Trailers are checked and dropped.
  */
 
-import { ChunkedDecoder, ChunkedError, CRLFCRLF, equalsLower, isDigit, parseContentLength, TOKEN_CHARS } from './h1common.js';
+import {
+  ChunkedDecoder,
+  ChunkedError,
+  CONN_CLOSE,
+  CONN_KEEP_ALIVE,
+  CONN_TAB_SHIFT,
+  connectionTokens,
+  CRLFCRLF,
+  equalsLower,
+  hasHtab,
+  isDigit,
+  lastCodingIsChunked,
+  parseContentLength,
+  TOKEN_CHARS,
+} from './h1common.js';
 
 export class ParseError extends Error {
   readonly code = 'ERR_UPSTREAM_PARSE';
@@ -40,6 +58,8 @@ export class ResponseParser {
   /** Bytes kept between chunks: an unfinished head, chunk-size line or trailer section. */
   private pending: Buffer | null = null;
   private remaining = 0;
+  /** Bytes of an incomplete head (kept in `pending`) already checked for bare CR and LF. */
+  private headScanned = 0;
   private readonly chunked: ChunkedDecoder;
   keepAlive = false;
 
@@ -47,7 +67,7 @@ export class ResponseParser {
     private readonly maxHeaderBytes: number,
     private readonly handler: ResponseHandler,
   ) {
-    this.chunked = new ChunkedDecoder(false, (chunk) => handler.onBody(chunk));
+    this.chunked = new ChunkedDecoder((chunk) => handler.onBody(chunk));
   }
 
   /** Expect the response to a new request. HEAD responses never have a body. */
@@ -55,6 +75,7 @@ export class ResponseParser {
     this.state = State.Head;
     this.headOnly = method === 'HEAD';
     this.pending = null;
+    this.headScanned = 0;
     this.keepAlive = false;
   }
 
@@ -83,9 +104,15 @@ export class ResponseParser {
           const end = buf.indexOf(CRLFCRLF, pos);
           if (end < 0) {
             if (buf.length - pos > this.maxHeaderBytes) throw new ParseError('upstream response headers too large');
+            // A bare CR or LF is an error at once, before the head ends (if it ever does): llhttp
+            // (9.3) takes `\r\r` as the end of a status line and could see a complete response
+            // where this parser would go on waiting for CRLFCRLF.
+            checkLineEnds(buf, pos, Math.max(pos, pos + this.headScanned - 1));
+            this.headScanned = buf.length - pos;
             this.pending = Buffer.from(buf.subarray(pos));
             return;
           }
+          this.headScanned = 0;
           if (end - pos > this.maxHeaderBytes) throw new ParseError('upstream response headers too large');
           const head = buf.toString('latin1', pos, end);
           const headStart = pos;
@@ -165,6 +192,13 @@ export class ResponseParser {
     ) {
       throw new ParseError('invalid status line');
     }
+    // No CR or LF in the reason phrase: a bare one would end the status line for llhttp, and
+    // hide the next header line in it for a parser looking for CRLF only. Anything else is
+    // allowed, as llhttp does (the reason is never forwarded: the listener writes its own).
+    for (let i = base + 12, stop = base + eol; i < stop; i++) {
+      const c = bytes[i]!;
+      if (c === 0x0d || c === 0x0a) throw new ParseError('invalid status line');
+    }
     const http10 = head.charCodeAt(7) === 0x30;
     const status = (head.charCodeAt(9) - 48) * 100 + (head.charCodeAt(10) - 48) * 10 + (head.charCodeAt(11) - 48);
     if (status < 100) throw new ParseError('invalid status code');
@@ -172,7 +206,7 @@ export class ResponseParser {
     let contentLength = -1;
     let chunked = false;
     let transferEncoding = false;
-    let connectionClose = http10;
+    let connection = 0;
     let pos = eol + 2;
     while (pos < head.length) {
       let end = head.indexOf('\r\n', pos);
@@ -183,47 +217,55 @@ export class ResponseParser {
         if (TOKEN_CHARS[bytes[i]!] !== 1) throw new ParseError('invalid header name');
       }
       const name = head.slice(pos, colon);
-      // The value without the whitespace String#trim() removes (HTAB, LF, VT, FF, CR, SP, NBSP
-      // in latin1); what is left must be a valid field value (no other control characters).
+      // The value without surrounding OWS (SP, HTAB) and nothing else: what is left must be a
+      // valid field value, so a CR, LF, VT or FF in or around it is an error, not trimmed away.
       let start = base + colon + 1;
       let stop = base + end;
-      while (start < stop && isTrimmed(bytes[start]!)) start++;
-      while (stop > start && isTrimmed(bytes[stop - 1]!)) stop--;
+      while (start < stop && (bytes[start] === 0x20 || bytes[start] === 0x09)) start++;
+      while (stop > start && (bytes[stop - 1] === 0x20 || bytes[stop - 1] === 0x09)) stop--;
       for (let i = start; i < stop; i++) {
         const c = bytes[i]!;
         if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new ParseError('invalid header value');
       }
       const value = head.slice(start - base, stop - base);
-      pos = end + 2;
       raw.push(name, value);
       switch (name.length) {
         case 10:
-          if (equalsLower(name, 'connection')) {
-            const v = value.toLowerCase();
-            if (v.includes('close')) connectionClose = true;
-            else if (http10 && v.includes('keep-alive')) connectionClose = false;
-          }
+          if (equalsLower(name, 'connection')) connection |= connectionTokens(bytes, base + colon + 1, base + end);
           break;
         case 14:
           if (equalsLower(name, 'content-length')) {
-            const n = parseContentLength(value);
-            if (n < 0) throw new ParseError('invalid content-length');
-            if (contentLength >= 0 && contentLength !== n) throw new ParseError('conflicting content-length');
-            contentLength = n;
+            // Even an equal duplicate: llhttp refuses it (HPE_UNEXPECTED_CONTENT_LENGTH).
+            if (contentLength >= 0) throw new ParseError('duplicate content-length');
+            contentLength = parseContentLength(value);
+            if (contentLength < 0 || hasHtab(bytes, stop, base + end)) throw new ParseError('invalid content-length');
           }
+          break;
+        case 16:
+          if (equalsLower(name, 'proxy-connection')) connection |= connectionTokens(bytes, base + colon + 1, base + end);
           break;
         case 17:
           if (equalsLower(name, 'transfer-encoding')) {
             transferEncoding = true;
-            chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+            // Several headers: the last non-empty one decides (llhttp ignores empty ones).
+            if (stop > start) chunked = lastCodingIsChunked(bytes, start, stop, base + end);
           }
           break;
       }
+      pos = end + 2;
     }
+    // Which one frames the body is exactly what two parsers may disagree on (RFC 9112 §6.3 lets
+    // a recipient treat it as an error; llhttp does, and so does this proxy: 502).
+    if (contentLength >= 0 && transferEncoding) throw new ParseError('content-length with transfer-encoding');
+    // `close<HTAB>` counts as close, `keep-alive<HTAB>` does not keep (llhttp versions differ).
+    const connectionClose = (connection & (CONN_CLOSE | (CONN_CLOSE << CONN_TAB_SHIFT))) !== 0 || (http10 && (connection & CONN_KEEP_ALIVE) === 0);
 
     if (status < 200) {
       // 100 Continue, 103 Early Hints...: informational, the real response follows.
       if (status === 101) throw new ParseError('unexpected 101 on a pooled connection');
+      // ...unless this one closes the connection (HTTP/1.0 without keep-alive, Connection:
+      // close): then nothing may follow it (llhttp: HPE_CLOSED_CONNECTION), and no response will.
+      if (connectionClose) throw new ParseError('interim response closes the connection');
       this.state = State.Head;
       return;
     }
@@ -231,9 +273,7 @@ export class ResponseParser {
     if (this.headOnly || status === 204 || status === 304) {
       this.state = State.Done;
     } else if (transferEncoding) {
-      // Transfer-Encoding overrides Content-Length; such a message must not reuse the connection
-      // (RFC 9112 §6.3), and without chunked the body runs until the connection closes.
-      if (contentLength >= 0) keepAlive = false;
+      // Without chunked as the final coding, the body runs until the connection closes.
       if (chunked) this.chunked.reset();
       this.state = chunked ? State.Chunked : State.UntilClose;
       if (!chunked) keepAlive = false;
@@ -249,7 +289,18 @@ export class ResponseParser {
   }
 }
 
-/** Characters String#trim() removes from a latin1 string. */
-function isTrimmed(c: number): boolean {
-  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0;
+/**
+ * Throws on a bare CR or LF in the incomplete head buf[start..], checked from `from`: an LF not
+ * preceded by CR, a CR followed by anything but LF (a CR as the last byte waits for the next).
+ * Only for heads split across reads, which are rare: a complete head is checked by parseHead.
+ */
+function checkLineEnds(buf: Buffer, start: number, from: number): void {
+  for (let i = from; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c === 0x0a) {
+      if (i === start || buf[i - 1] !== 0x0d) throw new ParseError('bare LF in the response head');
+    } else if (c === 0x0d && i + 1 < buf.length && buf[i + 1] !== 0x0a) {
+      throw new ParseError('bare CR in the response head');
+    }
+  }
 }

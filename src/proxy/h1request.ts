@@ -4,21 +4,35 @@
  * leniency would let two parsers (this proxy and the app behind it) disagree about where a request
  * ends (request smuggling):
  *
- * - request line: a known method (node's http.METHODS), one SP, a target of visible ASCII, one SP,
- *   HTTP/1.1 or HTTP/1.0; empty lines before it are skipped (RFC 9112 §2.2);
+ * - request line: a known method (node's http.METHODS), one SP, a target of visible ASCII (an
+ *   absolute-form or CONNECT authority as llhttp's URL grammar allows it), one SP, HTTP/1.1 or
+ *   HTTP/1.0; empty lines before it are skipped (RFC 9112 §2.2);
  * - every line ends in CRLF: a bare LF or CR anywhere in the head is an error;
  * - header names are tokens directly followed by ':'; values have no control characters;
  *   obs-fold (a line starting with whitespace) is refused;
- * - Content-Length: digits only, at most one header (even with equal values);
- * - Transfer-Encoding: exactly `chunked`, at most one header, only on HTTP/1.1, never together
- *   with Content-Length;
+ * - Content-Length: digits only, at most one header (even with equal values), no HTAB after it;
+ * - Transfer-Encoding: exactly `chunked` (no HTAB after it), at most one header, only on
+ *   HTTP/1.1, never together with Content-Length;
+ * - Connection tokens read as llhttp reads them; an upgrade needs a non-empty Upgrade header and
+ *   a Connection token exactly `upgrade`;
  * - Host is required on HTTP/1.1;
  * - limits: the whole head within maxHeaderBytes and at most maxHeaders fields (431).
  *
  * The body is decoded by the server with h1common's ChunkedDecoder (strict mode) or by counting.
  */
 import { METHODS } from 'node:http';
-import { CRLFCRLF, equalsLower, parseContentLength, TOKEN_CHARS } from './h1common.js';
+import {
+  CONN_CLOSE,
+  CONN_KEEP_ALIVE,
+  CONN_TAB_SHIFT,
+  CONN_UPGRADE,
+  connectionTokens,
+  CRLFCRLF,
+  equalsLower,
+  hasHtab,
+  parseContentLength,
+  TOKEN_CHARS,
+} from './h1common.js';
 
 export class RequestError extends Error {
   constructor(
@@ -112,7 +126,9 @@ function parseHead(head: string, bytes: Buffer, base: number, limits: RequestHea
   const raw: string[] = [];
   let contentLength = -1;
   let transferEncoding: string | null = null;
-  let connection: string | null = null;
+  /** Exactly `chunked`, with no HTAB after it (llhttp: another coding, HPE_INVALID_TRANSFER_ENCODING). */
+  let plainChunked = false;
+  let connection = 0;
   let sawHost = false;
   let upgradeHeader = false;
   let expect: string | null = null;
@@ -142,22 +158,28 @@ function parseHead(head: string, bytes: Buffer, base: number, limits: RequestHea
         if (equalsLower(name, 'expect')) expect = value.toLowerCase();
         break;
       case 7:
-        if (equalsLower(name, 'upgrade')) upgradeHeader = true;
+        // An empty Upgrade is no upgrade for llhttp (it never sees a value to flag).
+        if (equalsLower(name, 'upgrade') && value.length > 0) upgradeHeader = true;
         break;
       case 10:
-        if (equalsLower(name, 'connection')) connection = connection === null ? value : `${connection},${value}`;
+        if (equalsLower(name, 'connection')) connection |= connectionTokens(bytes, base + colon + 1, base + eol);
         break;
       case 14:
         if (equalsLower(name, 'content-length')) {
           if (contentLength >= 0) throw new RequestError(400, 'duplicate content-length');
           contentLength = parseContentLength(value);
-          if (contentLength < 0) throw new RequestError(400, 'invalid content-length');
+          if (contentLength < 0 || hasHtab(bytes, stop, base + eol)) throw new RequestError(400, 'invalid content-length');
         }
+        break;
+      case 16:
+        // llhttp reads Proxy-Connection as Connection (close, keep-alive, upgrade).
+        if (equalsLower(name, 'proxy-connection')) connection |= connectionTokens(bytes, base + colon + 1, base + eol);
         break;
       case 17:
         if (equalsLower(name, 'transfer-encoding')) {
           if (transferEncoding !== null) throw new RequestError(400, 'duplicate transfer-encoding');
           transferEncoding = value;
+          plainChunked = value.length === 7 && equalsLower(value, 'chunked') && !hasHtab(bytes, stop, base + eol);
         }
         break;
     }
@@ -170,18 +192,25 @@ function parseHead(head: string, bytes: Buffer, base: number, limits: RequestHea
     if (minor === 0) throw new RequestError(400, 'transfer-encoding on HTTP/1.0');
     // Only plain chunked: any other coding would reach the upstream undeclared (headers.ts
     // re-frames the body as chunked), and a non-chunked final coding has no defined length.
-    if (transferEncoding.toLowerCase() !== 'chunked') throw new RequestError(400, 'unsupported transfer-encoding');
+    if (!plainChunked) throw new RequestError(400, 'unsupported transfer-encoding');
     chunked = true;
   }
-  const tokens = connection === null ? '' : connection.toLowerCase();
-  const keepAlive = minor === 1 ? !hasToken(tokens, 'close') : hasToken(tokens, 'keep-alive');
-  const upgrade = upgradeHeader && hasToken(tokens, 'upgrade');
+  // A token followed by HTAB (`close<HTAB>`) is read by some llhttp versions and not others: it
+  // counts as close, never as keep-alive, and makes an upgrade ambiguous (refused).
+  const keepAlive = minor === 1 ? (connection & (CONN_CLOSE | (CONN_CLOSE << CONN_TAB_SHIFT))) === 0 : (connection & CONN_KEEP_ALIVE) !== 0;
+  let upgrade = false;
+  if (upgradeHeader) {
+    upgrade = (connection & CONN_UPGRADE) !== 0;
+    if (!upgrade && (connection & (CONN_UPGRADE << CONN_TAB_SHIFT)) !== 0) throw new RequestError(400, 'ambiguous connection upgrade');
+  }
   return { method, url, minor, rawHeaders: raw, contentLength, chunked, keepAlive, upgrade, expect };
 }
 
 /**
  * origin-form (`/path?query`), `*` (OPTIONS), absolute-form (`http://...`, refused later with a
- * logged 400) or authority-form (CONNECT, refused later with 405): visible ASCII only.
+ * logged 400) or authority-form (CONNECT, refused later with 405): visible ASCII only, and the
+ * last two as llhttp's URL grammar has them (or stricter), so that ours never takes a request
+ * line llhttp refuses: a scheme of letters only, `://`, then an authority.
  */
 function isRequestTarget(url: string, method: string): boolean {
   if (url.length === 0) return false;
@@ -191,9 +220,39 @@ function isRequestTarget(url: string, method: string): boolean {
   }
   const first = url.charCodeAt(0);
   if (first === 0x2f /* / */) return true;
+  if (method === 'CONNECT') return isAuthority(url, 0);
   if (url === '*') return true;
-  if (method === 'CONNECT') return true;
-  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url);
+  let i = 0;
+  while (i < url.length && isAlpha(url.charCodeAt(i))) i++;
+  if (i === 0 || !url.startsWith('://', i)) return false;
+  return isAuthority(url, i + 3);
+}
+
+/**
+ * 1 for what llhttp allows in the authority of a URL: letters, digits, `-_.!~*'()%;:&=+$,` and
+ * brackets (IPv6); `@` is checked apart.
+ */
+const AUTHORITY_CHARS = new Uint8Array(128);
+for (const c of "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()%;:&=+$,[]") AUTHORITY_CHARS[c.charCodeAt(0)] = 1;
+
+/** url[from..] is an authority, then optionally a path or query (any visible ASCII). At most one `@` (stricter than llhttp). */
+function isAuthority(url: string, from: number): boolean {
+  let at = false;
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x2f /* / */ || c === 0x3f /* ? */) return true;
+    if (c === 0x40 /* @ */) {
+      if (at) return false;
+      at = true;
+    } else if (AUTHORITY_CHARS[c] !== 1) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function isAlpha(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
 /** isToken over bytes[start, end). */
@@ -210,12 +269,4 @@ function isFieldValueBytes(bytes: Buffer, start: number, end: number): boolean {
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return false;
   }
   return true;
-}
-
-/** Whether a comma-separated, lower-cased list contains `token`. */
-function hasToken(list: string, token: string): boolean {
-  if (list.length === 0) return false;
-  if (list === token) return true;
-  for (const t of list.split(',')) if (t.trim() === token) return true;
-  return false;
 }

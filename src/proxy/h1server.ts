@@ -342,7 +342,7 @@ export class H1Connection {
     readonly socket: Socket,
   ) {
     this.lastActivity = this.headStartedAt = performance.now(); // the first request "starts" at connect
-    this.decoder = new ChunkedDecoder(true, (chunk) => this.deliver(chunk));
+    this.decoder = new ChunkedDecoder((chunk) => this.deliver(chunk));
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);

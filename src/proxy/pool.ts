@@ -242,7 +242,7 @@ export class Connection implements ResponseHandler {
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
       this.failed = true;
-      this.fail(this.headReceived ? null : Failure.Reset);
+      this.fail(this.headReceived ? null : Failure.InvalidResponse);
       this.destroy();
     }
   }

@@ -8,9 +8,11 @@ export enum Failure {
   ConnectFailure = 1,
   Reset = 2,
   Timeout = 3,
+  /** The upstream answered something the response parser refuses (never forwarded). */
+  InvalidResponse = 4,
 }
 
-export const FAILURE_NAME = ['', 'connect-failure', 'reset', 'timeout'] as const;
+export const FAILURE_NAME = ['', 'connect-failure', 'reset', 'timeout', 'invalid-response'] as const;
 
 /** Methods that may be replayed without the client asking for it (RFC 9110 idempotent methods). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
@@ -52,7 +54,8 @@ export class RetryPolicy {
 
   retriableFailure(failure: Failure): boolean {
     if (failure === Failure.ConnectFailure) return this.onConnect;
-    if (failure === Failure.Reset) return this.onReset;
+    // A malformed answer is retried like a reset: the connection it came on is closed.
+    if (failure === Failure.Reset || failure === Failure.InvalidResponse) return this.onReset;
     return this.onTimeout;
   }
 

@@ -63,9 +63,25 @@ describe('upstream response parser', () => {
     expect(parse('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n').keepAlive).toBe(true);
   });
 
-  it('never reuses a connection whose message had both Transfer-Encoding and Content-Length', () => {
-    const r = parse('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n');
-    expect(r).toMatchObject({ body: 'ok', keepAlive: false, complete: true });
+  it('reads Transfer-Encoding as llhttp does: the last non-empty header, chunked as its final coding', () => {
+    const chunked = (te: string) => parse(`HTTP/1.1 200 OK\r\n${te}\r\n\r\n2\r\nok\r\n0\r\n\r\n`, { close: true });
+    expect(chunked('Transfer-Encoding: gzip, chunked')).toMatchObject({ body: 'ok', complete: true, keepAlive: true });
+    expect(chunked('Transfer-Encoding: CHUNKED  ')).toMatchObject({ body: 'ok', keepAlive: true });
+    expect(chunked('Transfer-Encoding: chunked\r\nTransfer-Encoding: ')).toMatchObject({ body: 'ok', keepAlive: true });
+    // Not chunked, so the body runs until the connection closes.
+    for (const te of ['Transfer-Encoding: chunked\t', 'Transfer-Encoding: chunked\xa0', 'Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip', 'Transfer-Encoding: gzip chunked']) {
+      expect(chunked(te)).toMatchObject({ body: '2\r\nok\r\n0\r\n\r\n', complete: true, keepAlive: false });
+    }
+  });
+
+  it('reads Connection tokens exactly (and Proxy-Connection like Connection)', () => {
+    const keepAlive = (head: string) => parse(`${head}\r\nContent-Length: 0\r\n\r\n`).keepAlive;
+    expect(keepAlive('HTTP/1.1 200 OK\r\nConnection: closed')).toBe(true);
+    expect(keepAlive('HTTP/1.1 200 OK\r\nConnection: x, Close')).toBe(false);
+    expect(keepAlive('HTTP/1.1 200 OK\r\nConnection: close\t')).toBe(false);
+    expect(keepAlive('HTTP/1.1 200 OK\r\nProxy-Connection: close')).toBe(false);
+    expect(keepAlive('HTTP/1.0 200 OK\r\nConnection: x-keep-alive')).toBe(false);
+    expect(keepAlive('HTTP/1.0 200 OK\r\nConnection: keep-alive\t')).toBe(false);
   });
 
   it.each([
@@ -77,6 +93,26 @@ describe('upstream response parser', () => {
     ['a bare LF in a value', 'HTTP/1.1 200 OK\r\nX-A: b\nX-Injected: c\r\n\r\n'],
     ['a non-numeric Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n'],
     ['conflicting Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'],
+    ['equal Content-Lengths', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok'],
+    ['Content-Length with Transfer-Encoding', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'],
+    ['Transfer-Encoding with Content-Length', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nok'],
+    ['HTAB after a Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 2\t\r\n\r\nok'],
+    ['a bare LF ending the status line', 'HTTP/1.1 200 OK\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ['a bare CR ending the status line', 'HTTP/1.1 200 OK\r\r\n'],
+    ['a bare CR in a head that has not ended', 'HTTP/1.1 200 OK\r\r'],
+    ['a bare CR in the reason', 'HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n'],
+    ['a bare LF ending a header line', 'HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\n\r\nok'],
+    ['a bare CR ending a header line', 'HTTP/1.1 200 OK\r\nX: v\r\r\nContent-Length: 2\r\n\r\nok'],
+    ['VT around a value', 'HTTP/1.1 200 OK\r\nContent-Length:\x0b2\r\n\r\nok'],
+    ['whitespace after a chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 \r\nok\r\n0\r\n\r\n'],
+    ['whitespace in a chunk extension', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2; a=b\r\nok\r\n0\r\n\r\n'],
+    ['an empty chunk extension', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0;\r\n\r\n'],
+    ['a bad trailer line', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n'],
+    ['a folded trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: a\r\n b\r\n\r\n'],
+    ['a Content-Length trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n'],
+    ['a Connection trailer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nConnection: close\r\n\r\n'],
+    ['an HTTP/1.0 interim response (it closes the connection)', 'HTTP/1.0 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+    ['an interim response with Connection: close', 'HTTP/1.1 103 Early Hints\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
     ['a bad chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n'],
     ['chunk data without CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokXX0\r\n\r\n'],
     ['bytes after the response (splitting attempt)', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil'],

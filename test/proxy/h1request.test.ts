@@ -21,7 +21,7 @@ function verdict(text: string, limits = LIMITS): number | 'accepted' | 'incomple
 /** Decodes a chunked body fed `step` bytes at a time; returns the body or the error message. */
 function dechunk(input: string, step = input.length): { body: string; done: boolean; rest: string } {
   let body = '';
-  const decoder = new ChunkedDecoder(true, (c) => (body += c.toString('latin1')));
+  const decoder = new ChunkedDecoder((c) => (body += c.toString('latin1')));
   let buf = Buffer.alloc(0);
   const bytes = Buffer.from(input, 'latin1');
   for (let i = 0; i < bytes.length && !decoder.done; i += step) {
@@ -66,6 +66,29 @@ describe('request head parser', () => {
     expect(head('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n')!.request.chunked).toBe(true);
   });
 
+  it('reads Connection tokens and upgrades as llhttp does', () => {
+    const req = (headers: string, version = '1.1') => head(`GET / HTTP/${version}\r\nHost: x\r\n${headers}\r\n`)!.request;
+    // An upgrade needs a non-empty Upgrade and a token exactly `upgrade`.
+    expect(req('Upgrade:\r\nConnection: upgrade\r\n').upgrade).toBe(false);
+    expect(req('Upgrade: \t\r\nConnection: upgrade\r\n').upgrade).toBe(false);
+    expect(req('Upgrade: websocket\r\nConnection: upgraded\r\n').upgrade).toBe(false);
+    expect(req('Upgrade: websocket\r\nConnection: x-upgrade\r\n').upgrade).toBe(false);
+    expect(req('Upgrade: websocket\r\nConnection: \tkeep-alive,upgrade  \r\n').upgrade).toBe(true);
+    expect(req('Upgrade: websocket\r\nConnection: upgrade\t, upgrade\r\n').upgrade).toBe(true);
+    // close<HTAB> closes (as later llhttp versions read it), keep-alive<HTAB> does not keep.
+    expect(req('Connection: close\t\r\n').keepAlive).toBe(false);
+    expect(req('Connection: closed\r\n').keepAlive).toBe(true);
+    expect(req('Proxy-Connection: close\r\n').keepAlive).toBe(false);
+    expect(req('Connection: x-keep-alive\r\n', '1.0').keepAlive).toBe(false);
+    expect(req('Connection: keep-alive\t\r\n', '1.0').keepAlive).toBe(false);
+    expect(req('Proxy-Connection: keep-alive\r\n', '1.0').keepAlive).toBe(true);
+  });
+
+  it('accepts SP, not HTAB, after Content-Length and chunked', () => {
+    expect(head('POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\t5  \r\n\r\n')!.request.contentLength).toBe(5);
+    expect(head('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\tchunked  \r\n\r\n')!.request.chunked).toBe(true);
+  });
+
   it.each([
     ['no method', ' / HTTP/1.1\r\nHost: x\r\n\r\n'],
     ['an unknown method', 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n'],
@@ -107,6 +130,14 @@ describe('request head parser', () => {
     ['two Transfer-Encoding headers', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n'],
     ['a mangled chunked', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\n\r\n'],
     ['Transfer-Encoding on HTTP/1.0', 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['HTAB after a Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\t\r\n\r\n'],
+    ['HTAB after chunked', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked \t\r\n\r\n'],
+    ['a scheme with other than letters', 'GET a+b://x HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['a scheme without //', 'GET http:x HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['a quote in an absolute-form authority', 'GET http://a"b/ HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['two @ in an absolute-form authority', 'GET http://a@b@c/ HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['a quote in a CONNECT authority', 'CONNECT a"b:443 HTTP/1.1\r\nHost: x\r\n\r\n'],
+    ['Connection: upgrade followed by HTAB (llhttp versions differ)', 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: upgrade\t\r\n\r\n'],
   ])('refuses %s with 400', (_what, text) => {
     expect(verdict(text)).toBe(400);
   });
@@ -146,6 +177,7 @@ describe('request head parser', () => {
     expect(head('OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n')!.request.url).toBe('*');
     expect(head('GET http://evil.example/ HTTP/1.1\r\nHost: x\r\n\r\n')!.request.url).toBe('http://evil.example/');
     expect(head('CONNECT evil.example:443 HTTP/1.1\r\nHost: x\r\n\r\n')!.request.method).toBe('CONNECT');
+    for (const url of ['https://u:p@[::1]:8443/a?b', 'HTTP://h?q', 'http://', 'http:///x']) expect(head(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`)!.request.url).toBe(url);
   });
 
   it('accepts obs-text in values and HTAB around them', () => {
@@ -178,6 +210,14 @@ describe('chunked body decoder (strict)', () => {
     ['chunk data longer than its size', '2\r\nokXX0\r\n\r\n'],
     ['a bare LF after the data', '2\r\nok\n0\r\n\r\n'],
     ['a bad trailer line', '0\r\nBad Trailer: x\r\n\r\n'],
+    ['a Content-Length trailer', '0\r\ncontent-length: 5\r\n\r\n'],
+    ['a Transfer-Encoding trailer', '0\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['a Host trailer', '0\r\nHost: y\r\n\r\n'],
+    ['a Connection trailer', '0\r\nConnection: close\r\n\r\n'],
+    ['a Proxy-Connection trailer', '0\r\nProxy-Connection: close\r\n\r\n'],
+    ['an empty extension', '0;\r\n\r\n'],
+    ['an extension with an empty value', '5;a=\r\nhello\r\n0\r\n\r\n'],
+    ['13 digits of size', '0000000000005\r\nhello\r\n0\r\n\r\n'],
     ['a bare LF ending the trailers', '0\r\nX: y\r\n\n'],
   ])('refuses %s', (_what, input) => {
     for (const step of [1, 1000]) expect(() => dechunk(input, step)).toThrow(ChunkedError);

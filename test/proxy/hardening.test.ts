@@ -139,16 +139,18 @@ describe('upstream framing', () => {
     expect(codes).toEqual(['502 x1']);
   });
 
-  it('a response with both Transfer-Encoding and Content-Length reaches the client framed by what was decoded', async () => {
-    // Content-Length 50 beside a 5-byte chunked body: forwarding the length would make the
-    // client wait for 45 bytes that never come, or read the next response as this body.
+  it('a response with both Transfer-Encoding and Content-Length is a 502: neither framing is trusted', async () => {
+    // Content-Length 50 beside a 5-byte chunked body: which of the two frames the body is exactly
+    // what two parsers may disagree on (llhttp refuses such a message too). Nothing of it reaches
+    // the client; headers.ts would still drop the Content-Length of a response that got through.
     const upstream = await rawUpstream('HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
     proxy = await startProxy(baseConfig(upstream.port));
     const raw = await rawRequest(proxy.port('inbound'), 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
-    const head = raw.slice(0, raw.indexOf('\r\n\r\n')).toLowerCase();
-    expect(head).not.toContain('content-length');
-    expect(head).toContain('transfer-encoding: chunked');
-    expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).toBe('5\r\nhello\r\n0\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 502 /);
+    expect(raw).not.toContain('hello');
+    await waitFor(() => proxy!.access().length === 1);
+    expect(proxy.access()[0]).toMatchObject({ status: 502, error: 'upstream-invalid-response' });
+    expect(proxy.access()[0]!.attempts).toBe(1);
   });
 });
 

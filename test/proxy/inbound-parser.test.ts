@@ -84,6 +84,12 @@ describe('inbound parser: malformed requests', () => {
     ['a bare LF after a chunk size', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n2\nok\r\n0\r\n\r\n`],
     ['chunk data overrunning its size', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n2\r\nokay\r\n0\r\n\r\n`],
     ['an overlong chunk-size line', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n2;${'e'.repeat(3000)}`],
+    ['HTAB after a Content-Length', `POST / HTTP/1.1\r\n${H}Content-Length: 2\t\r\n\r\nok`],
+    ['HTAB after chunked', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\t\r\n\r\n2\r\nok\r\n0\r\n\r\n`],
+    ['a Content-Length trailer', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nContent-Length: 5\r\n\r\n`],
+    ['a Host trailer', `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nHost: y\r\n\r\n`],
+    ['a scheme that is not letters only', `GET a+b://x/ HTTP/1.1\r\n${H}\r\n`],
+    ['an upgrade token followed by HTAB', `GET / HTTP/1.1\r\n${H}Upgrade: websocket\r\nConnection: upgrade\t\r\n\r\n`],
     ['an unknown Expect', `GET / HTTP/1.1\r\n${H}Expect: 200-ok\r\n\r\n`],
   ])('%s: refused, connection closed, nothing complete reaches the upstream', async (what, data) => {
     const port = await setup();

@@ -104,7 +104,10 @@ export const corpus: SmugglingCase[] = [
   { name: 'valid: HTTP/1.0 without Host', bytes: msg(['GET /old HTTP/1.0']), expectForwarded: 1 },
   { name: 'valid: mixed-case Content-Length (HTTP/1.0)', bytes: msg(['GET /funky HTTP/1.0', 'conTENT-Length: 5'], 'HELLO'), expectForwarded: 1, note: 'llhttp "Funky Content-Length with body"' },
   { name: 'valid: GET with a body', bytes: withBody(['GET /q HTTP/1.1', HOST], 'abc'), expectForwarded: 1 },
-  { name: 'valid: Content-Length with OWS', bytes: msg(['POST / HTTP/1.1', HOST, 'Content-Length: \t 5 \t'], 'hello'), expectForwarded: 1 },
+  // RFC 9110 allows the tabs (OWS), Node 20's llhttp refuses them; the proxy sides with llhttp:
+  // refusing costs nothing, a parser disagreement could.
+  { name: 'Content-Length with OWS tabs: refused as llhttp does', bytes: msg(['POST / HTTP/1.1', HOST, 'Content-Length: \t 5 \t'], 'hello'), expectForwarded: 0 },
+  { name: 'valid: Content-Length with trailing spaces', bytes: msg(['POST / HTTP/1.1', HOST, 'Content-Length: 5  '], 'hello'), expectForwarded: 1 },
 
   // --- CL.TE / TE.CL and TE obfuscations (PortSwigger) ---
   { name: 'CL.TE: Content-Length and chunked', bytes: msg(['POST / HTTP/1.1', HOST, 'Content-Length: 13', `${TE}: chunked`], '0\r\n\r\nSMUGGLED') },
