@@ -314,9 +314,11 @@ async function measureAll(targets) {
       if (errors) t.errors = errors;
     }
     for (const t of targets) t.latency.push(await fixedRate(t.url));
-    if (round === 0) for (const t of targets) if (t.pid) t.slowRss = await slowReaders(t.port, t.pid);
+
     console.error(`  round ${round + 1}/${ROUNDS}: ${targets.map((t) => `${t.name} ${Math.round(t.rps.at(-1))} req/s, p99 ${t.latency.at(-1).p99.toFixed(2)} ms`).join('; ')}`);
   }
+  // Last: what the slow readers leave behind (glibc keeps freed memory) must not count in the plain rounds.
+  for (const t of targets) if (t.pid) t.slowRss = await slowReaders(t.port, t.pid);
   for (const t of targets) {
     t.medianRps = median(t.rps);
     t.medianCpu = t.cpuPerRequest.length ? median(t.cpuPerRequest) : null;

@@ -28,13 +28,15 @@ export function mtlsNotes(ctx: WorkloadContext, identity: string): string[] {
   const proxied = proxiedPorts(ctx.ports);
   if (mtls === 'off' || proxied.length === 0) return notes;
   const peers = peerIdentities(ctx);
-  const who = peers.length > 0 ? peers.join(', ') : `any workload of trust domain ${ctx.settings.trustDomain}`;
+  const who = peers.length > 0 ? `only ${peers.join(', ')}` : `any workload of trust domain ${ctx.settings.trustDomain}`;
   const terminated = proxied.filter((p) => p.protocol !== 'tls');
   const passthrough = proxied.filter((p) => p.protocol === 'tls');
   const on = terminated.map((p) => `:${p.listener}`).join(', ');
   if (terminated.length > 0) {
-    if (mtls === 'strict') notes.push(`mTLS strict on ${on}: only ${who} (certificate from the CA); plaintext refused on these ports`);
-    else notes.push(`mTLS permissive on ${on}: TLS clients must be ${who}; plaintext still accepted (use strict once every client has mTLS)`);
+    // Without iptables the app's own ports stay reachable on the pod IP: the claim is about the
+    // proxy's ports, and says so.
+    if (mtls === 'strict') notes.push(`mTLS strict on ${on}: ${who} (certificate from the CA); plaintext refused there (the app's own ports stay reachable on the pod IP unless a NetworkPolicy closes them)`);
+    else notes.push(`mTLS permissive on ${on}: TLS clients: ${who}; plaintext still accepted (use strict once every client has mTLS)`);
   }
   for (const p of passthrough) notes.push(`:${p.listener} is TLS passthrough to :${p.port}: the app terminates TLS, so mTLS does not vet its clients${mtls === 'strict' ? ' (plaintext refused)' : ''}`);
   // A claim about plaintext holds only for the ports that go through the proxy: say which do not.
