@@ -2,6 +2,7 @@
  * CLI entry. Each command lives in its own module under ./commands and is imported only when run,
  * so `sidecarctl --version` does not load protos, prompts or templates.
  */
+import { basename } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { EXIT_USAGE, UserError } from '../errors.js';
 import { PACKAGE_VERSION as version } from '../package-root.js';
@@ -95,8 +96,27 @@ function program(): Command {
   return cli;
 }
 
+const PLUGIN_KINDS = ['Inject', 'Uninject'];
+
 export async function main(argv: string[]): Promise<number> {
   try {
+    // Run as a kustomize exec plugin (kubectl kustomize --enable-alpha-plugins): an executable
+    // named after the kind (a link to this binary at $KUSTOMIZE_PLUGIN_HOME/sidecarctl.io/v1/inject/Inject),
+    // its config file as the argument, the resources on stdin.
+    const invokedAs = basename(argv[1] ?? '');
+    if (PLUGIN_KINDS.includes(invokedAs)) {
+      const { kustomizePluginCommand } = await import('./commands/krm.js');
+      return await kustomizePluginCommand(invokedAs, argv.slice(2));
+    }
+    // No command and piped input: a KRM function call (kpt fn eval --exec, kustomize's exec
+    // KRM functions, which run the binary without arguments, a ResourceList on stdin).
+    if (argv.length <= 2 && !process.stdin.isTTY) {
+      const { readStdin } = await import('./io.js');
+      const { isResourceList, krmCommand } = await import('./commands/krm.js');
+      const text = await readStdin();
+      if (!isResourceList(text)) throw new UserError('with no command, sidecarctl reads a KRM ResourceList (config.kubernetes.io/v1) on stdin; for manifests use sidecarctl inject -');
+      return await krmCommand(text, undefined);
+    }
     await program().parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {

@@ -53,6 +53,8 @@ export interface RunOptions {
   skip?: (ref: ObjectRef) => Skip | undefined;
   /** Told of each step done, for a progress bar: every file is a step in each pass over the files. */
   progress?: (done: number, total: number) => void;
+  /** Edits the objects inject adds for a workload before they are written (KRM path annotations). */
+  decorate?: (objects: Record<string, unknown>[], workload: ObjectRef) => Record<string, unknown>[];
 }
 
 function objectsIn(source: SourceFile): ObjectRef[] {
@@ -174,7 +176,7 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       if (decision.context.settings.proxy !== 'none') report.ports = decision.context.ports;
       injected.set(ref, decision.context);
       changes.ops.push({ ref, ops: decision.ops });
-      changes.addBefore.push({ ref, objects: decision.objects });
+      changes.addBefore.push({ ref, objects: options.decorate ? options.decorate(decision.objects, ref) : decision.objects });
     }
     stepDone();
   }

@@ -152,7 +152,7 @@ export function planServices(
       for (const w of selected) note(w.ref, `${name} has an empty (null) metadata.annotations: its targetPort is left alone; point it at ${[...first.values()].join(', ')}`);
       continue;
     }
-    status.createdAnnotations = !isPlainObject(metadata) || metadata.annotations === undefined;
+    status.createdAnnotations = !isPlainObject(metadata) || metadata.annotations === undefined || onlyBookkeeping(metadata.annotations);
     ops.push({ op: 'setPairs', path: ['metadata', 'annotations'], pairs: [[STATUS_ANNOTATION, formatStatus(status)]] });
     const moved = moves.join(', ');
     plans.push({ service, ops, notes: [`targetPort ${moved}`] });
@@ -169,6 +169,17 @@ export function planServices(
   return { plans, workloadNotes };
 }
 
+/**
+ * Annotations kpt and kustomize add to every item they hand a function (file path, index, ids)
+ * and take away again: a map of only those is one the user never wrote, so inject records it as
+ * created, and the output is the same whether inject ran in a pipe or as a function.
+ */
+const BOOKKEEPING = /^(?:internal\.)?config\.kubernetes\.io\/|^kustomize\.config\.k8s\.io\//;
+
+function onlyBookkeeping(annotations: unknown): boolean {
+  return isPlainObject(annotations) && Object.keys(annotations).every((k) => BOOKKEEPING.test(k));
+}
+
 export function uninjectServiceOps(ref: ObjectRef): EditOp[] {
   const status = readStatus<ServiceStatus>(ref.value.metadata);
   if (!status || !Array.isArray(status.targetPorts)) return [];
@@ -178,7 +189,10 @@ export function uninjectServiceOps(ref: ObjectRef): EditOp[] {
     if (t.value === undefined) ops.push({ op: 'removeKeys', path: portPath, keys: ['targetPort'] });
     else ops.push({ op: 'setScalar', path: [...portPath, 'targetPort'], value: t.value, ...(t.source !== undefined ? { source: t.source } : {}) });
   }
-  if (status.createdAnnotations) ops.push({ op: 'removeKeys', path: ['metadata'], keys: ['annotations'] });
+  // The map goes only when nothing else is in it now (kpt and kustomize may have put theirs there).
+  const annotations = getPath(ref.value, ['metadata', 'annotations']);
+  const othersNow = isPlainObject(annotations) && Object.keys(annotations).some((k) => k !== STATUS_ANNOTATION);
+  if (status.createdAnnotations && !othersNow) ops.push({ op: 'removeKeys', path: ['metadata'], keys: ['annotations'] });
   else ops.push({ op: 'removeKeys', path: ['metadata', 'annotations'], keys: [STATUS_ANNOTATION] });
   return ops;
 }

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
 import { UserError } from '../errors.js';
 import { OPTIONS_BY_KEY } from './options.js';
 import type { SettingsLayer } from './resolve.js';
@@ -47,11 +47,19 @@ export function parseProfile(path: string, text: string): Profile {
   const lineAt = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : undefined);
   const error = doc.errors[0];
   if (error) throw new UserError(error.message.split('\n')[0]!, path, lines.linePos(error.pos[0]).line);
+  if (doc.contents === null) return { path, layer: [], sections: {} };
+  if (!isMap(doc.contents)) throw new UserError('a profile is a map of settings', path, lineAt(doc.contents));
+  return settingsOfMap(doc.contents, path, lineAt);
+}
+
+/**
+ * The settings in a YAML map (a profile, or a KRM functionConfig's spec), each with its line, and
+ * the other known sections as plain values.
+ */
+export function settingsOfMap(map: YAMLMap, path: string, lineAt: (node: Node | null | undefined) => number | undefined): Profile {
   const layer: SettingsLayer = [];
   const sections: Record<string, unknown> = {};
-  if (doc.contents === null) return { path, layer, sections };
-  if (!isMap(doc.contents)) throw new UserError('a profile is a map of settings', path, lineAt(doc.contents));
-  for (const pair of doc.contents.items) {
+  for (const pair of map.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : '';
     const line = lineAt(pair.key as Node);
     if (SECTIONS.includes(key)) {

@@ -6,6 +6,7 @@ import { parseSelection, skipUnselected, WORKLOADS_SECTION } from '../../inject/
 import { joinStream, outputPathIn, readInputs, writeAtomic } from '../io.js';
 import { createProgress, shouldShowProgress } from '../progress.js';
 import { formatReport } from '../report.js';
+import { isResourceList, krmCommand } from './krm.js';
 import { flagsLayer, profileFrom } from '../settings-flags.js';
 
 export async function injectCommand(mode: 'inject' | 'uninject', paths: string[], opts: Record<string, unknown>): Promise<void> {
@@ -17,6 +18,11 @@ export async function injectCommand(mode: 'inject' | 'uninject', paths: string[]
   const flags = mode === 'inject' ? flagsLayer(opts) : [];
   const profile = mode === 'inject' ? profileFrom(opts) : undefined;
   const sources = await readInputs(paths);
+  // A KRM ResourceList on stdin (kpt fn eval --exec, a kustomize exec transformer): function mode.
+  if (sources.length === 1 && sources[0]!.path === '<stdin>' && isResourceList(sources[0]!.text)) {
+    process.exitCode = await krmCommand(sources[0]!.text, mode);
+    return;
+  }
   const skip = profile ? skipUnselected(parseSelection(profile.sections[WORKLOADS_SECTION], profile.path), profile.path) : undefined;
   const show = shouldShowProgress({ isTTY: process.stderr.isTTY === true, files: sources.length, report });
   const progress = createProgress(process.stderr, show, `${mode} ${sources.length} files`);

@@ -10,6 +10,7 @@ import { formatSarif } from '../../lint/reporters/sarif.js';
 import { formatText } from '../../lint/reporters/text.js';
 import { readStaged } from '../../lint/staged.js';
 import { readStdin } from '../io.js';
+import { isResourceList } from './krm.js';
 import { profileFrom } from '../settings-flags.js';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
@@ -43,6 +44,11 @@ export async function lintCommand(paths: string[], opts: Record<string, unknown>
   const profile = profileFrom(opts);
   const config = profile ? parseLintConfig(profile.sections.lint, profile.path, RULE_IDS) : emptyConfig();
   const sources = await readSources(paths, opts.staged === true, config);
+  if (sources.length === 1 && sources[0]!.path === '<stdin>' && isResourceList(sources[0]!.text)) {
+    const { krmCommand } = await import('./krm.js');
+    process.exitCode = await krmCommand(sources[0]!.text, 'lint');
+    return;
+  }
   const findings = await lintSources(sources, { profile: profile?.layer ?? [], config, rules: RULES });
   if (format === 'json') process.stdout.write(formatJson(findings, sources.length));
   else if (format === 'sarif') {
