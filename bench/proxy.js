@@ -25,12 +25,13 @@
 //
 // Besides req/s, the table reports the CPU time each proxy process spent per request under wrk
 // (utime + stime from /proc): on a noisy shared machine that is steadier than req/s.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, haproxyConf, nginxConf as nginxConfIn, waitForPort, which } from './proxy/peers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -43,10 +44,6 @@ const SLOW_SECONDS = Number(process.env.BENCH_SLOW_SECONDS ?? 3);
 const BIG_RESPONSE_BYTES = 10 << 20;
 const dir = mkdtempSync(join(tmpdir(), 'sidecarctl-bench-'));
 const children = new Set();
-
-function which(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || null;
-}
 
 const tools = { nginx: which('nginx'), haproxy: which('haproxy'), wrk: which('wrk'), taskset: which('taskset') };
 if (!tools.wrk || !tools.nginx) {
@@ -80,52 +77,8 @@ function cleanup() {
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function waitForPort(port, child) {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`exited early: ${child.describe()}`);
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`port ${port} never opened: ${child.describe()}`);
-}
-
 function nginxConf(name, port, body) {
-  const prefix = join(dir, name);
-  execFileSync('mkdir', ['-p', prefix]);
-  const file = join(prefix, 'nginx.conf');
-  writeFileSync(
-    file,
-    `worker_processes 1;
-daemon off;
-master_process off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  keepalive_requests 1000000;
-  ${body.replace('PORT', port)}
-}
-`,
-  );
-  return file;
+  return nginxConfIn(join(dir, name), body.replace('PORT', port));
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc/PID/stat; null if unknown. */
@@ -238,26 +191,7 @@ async function startTargets(backendPort) {
 
   if (tools.haproxy) {
     const port = await freePort();
-    const file = join(dir, 'haproxy.cfg');
-    writeFileSync(
-      file,
-      `global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-  http-reuse always
-frontend bench
-  bind 127.0.0.1:${port}
-  default_backend backend
-backend backend
-  server s1 127.0.0.1:${backendPort} maxconn 1000
-`,
-    );
+    const file = haproxyConf(join(dir, 'haproxy.cfg'), port, backendPort);
     const child = start('haproxy', PROXY_CPU, tools.haproxy, ['-db', '-f', file]);
     await waitForPort(port, child);
     targets.push({ name: 'HAProxy nbthread 1', port, pid: child.pid });

@@ -14,13 +14,13 @@
 //
 // A report, not a test: it exits 0 whatever it finds. nginx or HAProxy are skipped when not
 // installed. BENCH_KEEP=1 keeps the temp directory (configs, error logs).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { freePort, haproxyConf, nginxConf, waitForPort, which } from './peers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = mkdtempSync(join(tmpdir(), 'sidecarctl-differential-'));
@@ -33,19 +33,7 @@ function cleanup() {
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
 
-function which(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim() || null;
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function start(name, cmd, args) {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -55,19 +43,6 @@ function start(name, cmd, args) {
   children.add(child);
   child.describe = () => `${name}: ${stderr.trim()}`;
   return child;
-}
-
-async function waitForPort(port, child) {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`exited early: ${child.describe()}`);
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1', () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`port ${port} never opened: ${child.describe()}`);
 }
 
 /** The corpus and its helpers, compiled from the TypeScript the tests use (one corpus for both). */
@@ -111,30 +86,14 @@ async function startSidecarctl(backendPort) {
 async function startNginx(bin, backendPort) {
   const port = await freePort();
   const prefix = join(dir, 'nginx');
-  mkdirSync(prefix, { recursive: true });
-  const file = join(prefix, 'nginx.conf');
-  writeFileSync(
-    file,
-    `worker_processes 1;
-daemon off;
-master_process off;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log info;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream backend { server 127.0.0.1:${backendPort}; keepalive 16; }
+  const file = nginxConf(
+    prefix,
+    `upstream backend { server 127.0.0.1:${backendPort}; keepalive 16; }
   server {
     listen 127.0.0.1:${port};
     location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`,
+  }`,
+    { errorLog: 'info', connections: 1024 },
   );
   const child = start('nginx', bin, ['-p', prefix, '-c', file]);
   await waitForPort(port, child);
@@ -143,26 +102,7 @@ http {
 
 async function startHaproxy(bin, backendPort) {
   const port = await freePort();
-  const file = join(dir, 'haproxy.cfg');
-  writeFileSync(
-    file,
-    `global
-  nbthread 1
-  maxconn 1000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-  http-reuse always
-frontend differential
-  bind 127.0.0.1:${port}
-  default_backend backend
-backend backend
-  server s1 127.0.0.1:${backendPort}
-`,
-  );
+  const file = haproxyConf(join(dir, 'haproxy.cfg'), port, backendPort, { maxconn: 1000, serverMaxconn: 1000 });
   const child = start('haproxy', bin, ['-db', '-f', file]);
   await waitForPort(port, child);
   return { port, child };
