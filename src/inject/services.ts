@@ -5,10 +5,10 @@
 import { isScalar, type Node } from 'yaml';
 import type { EditOp } from '../manifest/edit-ops.js';
 import type { SourceFile } from '../manifest/source.js';
-import { isPlainObject, podMetadataPath, type ObjectRef } from '../manifest/workloads.js';
+import { isPlainObject, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
 import { getPath } from '../manifest/edit-ops.js';
 import type { WorkloadContext } from '../sidecars/types.js';
-import { proxiedPorts, servicePortsOf, targetOf, type ServicePortFacts } from '../model/ports.js';
+import { appPortsOf, proxiedPorts, servicePortsOf, targetOf, type PortPlan, type ServicePortFacts } from '../model/ports.js';
 import { formatStatus, readStatus, STATUS_ANNOTATION, type ServiceStatus } from './status.js';
 
 export interface Located {
@@ -55,30 +55,35 @@ export function servicesSelecting(services: Located[]): (workload: ObjectRef) =>
   };
 }
 
+/** A workload a Service selects, with what inject made of it (undefined: not proxied). */
+export interface Selected {
+  podSpec: Record<string, unknown>;
+  ports?: PortPlan[];
+}
+
 /**
- * The proxy listener that now takes what this Service port sent to the app (targetPort by number,
- * by name, or absent), or undefined when it reaches no proxied port (a UDP port, a skipped one).
+ * Where one Service port should now send traffic, judged by the pods that are its endpoints: with a
+ * named targetPort only pods that declare that port name (a Helm test pod with the same labels is
+ * not one), with a number every selected pod. A listener when every endpoint is proxied and takes
+ * that port on the same listener; `mixed` when some endpoint is not (re-pointing would break it);
+ * undefined when no endpoint is proxied or the port reaches no proxied app port.
  */
-function listenerFor(port: ServicePortFacts, ctx: WorkloadContext): number | undefined {
-  const target = targetOf(port, ctx.ports, ctx.podSpec);
-  return target === undefined ? undefined : ctx.ports.find((p) => p.port === target.port && p.l4 === target.l4)?.listener;
-}
-
-/** Service port index -> listener, for the ports this Service sends to proxied app ports. */
-function listenerMap(service: Located, ctx: WorkloadContext): Map<number, number> {
-  const out = new Map<number, number>();
-  const list = getPath(service.ref.value, ['spec', 'ports']);
-  (Array.isArray(list) ? list : []).forEach((port, index) => {
-    if (!isPlainObject(port)) return;
-    const facts = servicePortsOf({ spec: { ports: [port] } }, service.ref.name)[0];
-    const listener = facts && listenerFor(facts, ctx);
-    if (listener !== undefined) out.set(index, listener);
+export function routeServicePort(port: ServicePortFacts, selected: readonly Selected[]): number | 'mixed' | undefined {
+  const endpoints = selected.filter((w) => isEndpoint(port, w.podSpec));
+  const listeners = endpoints.map((w) => {
+    if (w.ports === undefined) return undefined;
+    const target = targetOf(port, appPortsOf(w.podSpec), w.podSpec);
+    return target && w.ports.find((p) => p.port === target.port && p.l4 === target.l4)?.listener;
   });
-  return out;
+  if (listeners.every((l) => l === undefined)) return undefined;
+  const first = listeners[0];
+  return first !== undefined && listeners.every((l) => l === first) ? first : 'mixed';
 }
 
-function sameMap(a: Map<number, number>, b: Map<number, number>): boolean {
-  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+function isEndpoint(port: ServicePortFacts, podSpec: Record<string, unknown>): boolean {
+  if (typeof port.target === 'number') return true;
+  const containers = Array.isArray(podSpec.containers) ? podSpec.containers.filter(isPlainObject) : [];
+  return containers.some((c) => Array.isArray(c.ports) && c.ports.some((p) => isPlainObject(p) && p.name === port.target && (p.protocol ?? 'TCP') === port.l4));
 }
 
 export interface ServicePlan {
@@ -116,25 +121,27 @@ export function planServices(
   }
   for (const service of services) {
     const selected = selectedBy.get(service.ref) ?? [];
-    const contexts = selected.map((w) => injected.get(w.ref));
-    const proxied = contexts.filter((c): c is WorkloadContext => c !== undefined && c.settings.proxy !== 'none' && c.appPort !== undefined);
-    if (proxied.length === 0) continue;
+    const facts: Selected[] = selected.map((w) => {
+      const ctx = injected.get(w.ref);
+      const podSpec = (getPath(w.ref.value, POD_SPEC_PATHS[w.ref.kind]!) ?? {}) as Record<string, unknown>;
+      return ctx && ctx.settings.proxy !== 'none' ? { podSpec, ports: ctx.ports } : { podSpec };
+    });
+    if (!facts.some((f) => f.ports !== undefined)) continue;
     const name = `Service/${service.ref.name}`;
-    const maps = proxied.map((c) => listenerMap(service, c));
-    const first = maps[0]!;
-    const uniform = proxied.length === selected.length && maps.every((m) => sameMap(m, first));
-    if (!uniform) {
-      for (const w of selected) note(w.ref, `${name} selects workloads that are not all injected alike: its targetPort is left alone`);
-      continue;
-    }
     const ports = getPath(service.ref.value, ['spec', 'ports']);
     const list = Array.isArray(ports) ? ports : [];
     const status: ServiceStatus = { v: 1, targetPorts: [], createdAnnotations: false };
     const ops: EditOp[] = [];
     const moves: string[] = [];
+    const mixed: string[] = [];
     list.forEach((port, index) => {
-      const listener = first.get(index);
+      const portFacts = isPlainObject(port) ? servicePortsOf({ spec: { ports: [port] } }, service.ref.name)[0] : undefined;
+      const listener = portFacts && routeServicePort(portFacts, facts);
       if (!isPlainObject(port) || listener === undefined) return;
+      if (listener === 'mixed') {
+        mixed.push(String(port.name ?? port.port));
+        return;
+      }
       const path = ['spec', 'ports', index, 'targetPort'];
       if (port.targetPort === undefined) {
         status.targetPorts.push({ index });
@@ -146,10 +153,13 @@ export function planServices(
       }
       moves.push(`${String(port.targetPort ?? port.port)} -> ${listener}`);
     });
+    if (mixed.length > 0) {
+      for (const w of selected) note(w.ref, `${name} port ${mixed.join(', ')} sends to pods that are not all injected alike: left alone`);
+    }
     if (ops.length === 0) continue;
     const metadata = service.ref.value.metadata;
     if (isPlainObject(metadata) && metadata.annotations === null) {
-      for (const w of selected) note(w.ref, `${name} has an empty (null) metadata.annotations: its targetPort is left alone; point it at ${[...first.values()].join(', ')}`);
+      for (const w of selected) note(w.ref, `${name} has an empty (null) metadata.annotations: its targetPort is left alone (${moves.join(', ')})`);
       continue;
     }
     status.createdAnnotations = !isPlainObject(metadata) || metadata.annotations === undefined || onlyBookkeeping(metadata.annotations);

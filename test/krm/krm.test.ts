@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/corpus.js';
+import { ROOT, schemaIssues } from '../helpers/corpus.js';
 
 type Json = Record<string, any>;
 const BIN = join(ROOT, 'bin/sidecarctl.js');
@@ -69,6 +69,12 @@ describe('KRM ResourceList protocol', () => {
     // New objects go into their workload's file, at the next index there.
     expect(cm.metadata.annotations).toMatchObject({ 'config.kubernetes.io/path': 'web.yaml', 'config.kubernetes.io/index': '2' });
     expect(cm.data['envoy.yaml']).toContain('outbound_api');
+    // Every item is valid for the API (the bookkeeping annotations are ordinary annotations).
+    expect(schemaIssues(out.items.map((i: Json) => JSON.stringify(i)).join('\n---\n'))).toEqual([]);
+    for (const result of out.results) {
+      expect(['error', 'warning', 'info']).toContain(result.severity);
+      expect(typeof result.message).toBe('string');
+    }
     const messages = out.results.map((x: Json) => `${x.severity} ${x.resourceRef?.kind}/${x.resourceRef?.name}: ${x.message}`);
     expect(messages).toContain('info Deployment/web: injected');
     expect(messages).toContain('info Deployment/web: outbound 127.0.0.1:19000 -> api.default.svc:8080');
@@ -204,14 +210,20 @@ describe('kustomize (kubectl kustomize --enable-alpha-plugins)', () => {
 });
 
 describe('Helm post-renderer protocol', () => {
-  it('reads the rendered stream on stdin, writes only manifests on stdout, keeps # Source: comments', () => {
-    const rendered = `---\n# Source: shop/templates/web.yaml\n${readFileSync(join(ROOT, 'fixtures/web.yaml'), 'utf8')}`;
-    // helm install --post-renderer sidecarctl --post-renderer-args inject: no TTY, stdin is the stream.
-    const r = run('node', [BIN, 'inject'], rendered);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('# Source: shop/templates/web.yaml');
-    expect(objects(r.stdout).map((o) => o.kind)).toEqual(['Service', 'ConfigMap', 'Deployment']);
-    expect(r.stderr).toContain('injected Deployment/shop/web <stdin>');
+  // What `helm template` renders for the chart `helm create shop` makes (release "release").
+  const rendered = readFileSync(join(ROOT, 'test/krm/fixtures/helm-create.rendered.yaml'), 'utf8');
+
+  it('as Helm 3 calls it (--post-renderer sidecarctl --post-renderer-args inject): stream in, stream out, # Source: kept, uninject exact', () => {
+    // Helm runs the binary with the args, the rendered stream on stdin, no TTY, and reads stdout.
+    const r = run(BIN, ['inject'], rendered);
+    expect(r.code, r.stderr).toBe(0);
+    for (const source of rendered.match(/^# Source: .*$/gm)!) expect(r.stdout).toContain(source);
+    expect(objects(r.stdout).map((o) => o.kind)).toEqual(['ServiceAccount', 'Service', 'ConfigMap', 'Deployment', 'Pod']);
+    expect(schemaIssues(r.stdout)).toEqual([]);
+    // The chart's test pod carries the same labels, but it is no endpoint of the named port: the Service is re-pointed.
+    expect(objects(r.stdout).find((o) => o.kind === 'Service')!.spec.ports[0].targetPort).toBe(15006);
+    expect(r.stderr).toContain('injected Deployment/release-shop <stdin>');
     expect(r.stdout).not.toContain('injected Deployment');
+    expect(run(BIN, ['uninject'], r.stdout).stdout).toBe(rendered);
   });
 });

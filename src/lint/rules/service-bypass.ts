@@ -1,10 +1,12 @@
 /**
  * A Service in front of a proxied workload sends each port to the proxy's listener for it, not
  * straight to the app port behind it. Uses inject's own rules (Service selection, the per-port
- * plan), so lint and inject never disagree about which port goes where.
+ * plan, which pods are a port's endpoints), so lint and inject never disagree about which port
+ * goes where: what inject leaves alone on purpose (a port whose pods are not all proxied alike) is
+ * not flagged either.
  */
-import { selects } from '../../inject/services.js';
-import { appPortsOf, servicePortsOf, targetOf } from '../../model/ports.js';
+import { routeServicePort, selects, type Selected } from '../../inject/services.js';
+import { servicePortsOf } from '../../model/ports.js';
 import { portsByWorkload } from '../ports.js';
 import type { Rule, RuleFinding } from '../types.js';
 
@@ -16,28 +18,23 @@ export const serviceBypass: Rule = {
   summary: "a Service selecting a proxied workload targets the proxy's listener for each port, not the app port behind it",
   check(model) {
     const out: RuleFinding[] = [];
-    const services = model.objects.filter((o) => o.ref.kind === 'Service');
     const plans = portsByWorkload(model);
-    for (const service of services) {
+    for (const service of model.objects.filter((o) => o.ref.kind === 'Service')) {
       const selected = model.workloads.filter((w) => selects(service.ref, w.ref));
-      // A Service in front of workloads that are not all proxied cannot be re-pointed without
-      // breaking the others (inject leaves it alone and says so): nothing to advise here.
-      if (selected.length === 0 || selected.some((w) => plans.get(w) === null)) continue;
-      const list = service.ref.value.spec && typeof service.ref.value.spec === 'object' ? (service.ref.value.spec as Json).ports : undefined;
-      (Array.isArray(list) ? list : []).forEach((port, i) => {
-        const facts = servicePortsOf({ spec: { ports: [port] } }, service.ref.name)[0];
-        if (!facts) return;
-        const listeners = selected.map((w) => {
-          const p = plans.get(w)!;
-          const target = targetOf(facts, appPortsOf(p.spec), p.spec);
-          return target && p.plans.find((plan) => plan.port === target.port && plan.l4 === target.l4 && plan.listener !== undefined);
-        });
-        const first = listeners[0];
-        if (!first || listeners.some((l) => !l || l.listener !== first.listener)) return;
+      if (!selected.some((w) => plans.get(w))) continue;
+      const facts: Selected[] = selected.map((w) => {
+        const p = plans.get(w);
+        return p ? { podSpec: p.spec, ports: p.plans } : { podSpec: w.spec };
+      });
+      const spec = service.ref.value.spec && typeof service.ref.value.spec === 'object' ? (service.ref.value.spec as Json) : {};
+      (Array.isArray(spec.ports) ? spec.ports : []).forEach((port, i) => {
+        const portFacts = servicePortsOf({ spec: { ports: [port] } }, service.ref.name)[0];
+        const listener = portFacts && routeServicePort(portFacts, facts);
+        if (typeof listener !== 'number') return;
         const p = port as Json;
         out.push({
           at: service.at(['spec', 'ports', i, p.targetPort === undefined ? 'port' : 'targetPort']),
-          message: `Service ${service.ref.name} port ${String(p.port)} sends traffic straight to app port ${first.port} of ${[...new Set(selected.map((w) => w.label))].join(', ')}, bypassing its proxy (retries, rate limit, mTLS): set targetPort: ${first.listener} (sidecarctl inject does this)`,
+          message: `Service ${service.ref.name} port ${String(p.port)} sends traffic straight to ${[...new Set(selected.map((w) => w.label))].join(', ')}, bypassing its proxy (retries, rate limit, mTLS): set targetPort: ${listener} (sidecarctl inject does this)`,
           subject: service,
         });
       });
