@@ -72,6 +72,11 @@ function checkCombination(s: Settings, originOf: (key: string) => RawSetting | u
     if (!s.mtlsIssuer && !s.mtlsSecret) at('upstream-mtls', 'mTLS to an upstream needs the workload\'s certificate: --mtls-issuer NAME (cert-manager) or --mtls-secret NAME');
   }
   if (s.burst !== undefined && s.rateLimit === undefined) at('burst', '--burst needs --rate-limit');
+  // Fluent Bit's tail reads `**` as `*`: one directory level, so deeper files would be silently
+  // missed (measured: /var/log/app/**/*.log tails a/x.log but not top.log or a/b/c.log).
+  if (s.logging === 'fluent-bit' && s.logPath.includes('**')) {
+    at(originOf('log-path') ? 'log-path' : 'logging', `Fluent Bit does not read ** as "any depth" (only one directory level): spell the depth out (e.g. /var/log/app/*/*.log), or use --logging fluentd, which tails every depth`);
+  }
   if (s.proxyPort === s.adminPort) at('admin-port', `proxy port and admin port are both ${s.proxyPort}`);
   const taken = new Map<number, string>([
     [s.proxyPort, 'the proxy port'],
