@@ -10,9 +10,10 @@ import { getPath, type EditOp, type Path } from '../manifest/edit-ops.js';
 import { noChanges, renderChanges, type FileChanges } from '../manifest/render.js';
 import { lineOf, parseSource, type SourceFile } from '../manifest/source.js';
 import { describe, isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
-import { annotationLayer, resolveSettings, type SettingsLayer } from '../settings/resolve.js';
+import { resolveSettings, type SettingsLayer } from '../settings/resolve.js';
 import type { Settings } from '../settings/types.js';
 import type { Skip, SkipCode } from './skips.js';
+import { annotationLayers, workloadLayers } from '../model/settings.js';
 import type { WorkloadContext } from '../sidecars/types.js';
 import { checkPodSpecShape, planInjection } from './plan.js';
 import { planServices, servicesSelecting, uninjectServiceOps, type Located } from './services.js';
@@ -195,16 +196,6 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
 
 /** One workload's settings: profile < workload annotations < pod template annotations < flags. */
 export function workloadSettings(source: SourceFile, ref: ObjectRef, layers: Pick<RunOptions, 'profile' | 'flags'>): Settings {
-  return resolveSettings([
-    layers.profile,
-    annotationsLayer(source, ref, ['metadata']),
-    annotationsLayer(source, ref, podMetadataPath(ref.kind)),
-    layers.flags,
-  ]);
-}
-
-function annotationsLayer(source: SourceFile, ref: ObjectRef, metaPath: Path): SettingsLayer {
-  const annotations = getPath(ref.value, [...metaPath, 'annotations']);
-  if (!isPlainObject(annotations)) return [];
-  return annotationLayer(annotations, (key) => ({ file: source.path, line: lineAt(source, ref, [...metaPath, 'annotations', key]) }));
+  const annotations = annotationLayers(ref.value, ref.kind, (path) => ({ file: source.path, line: lineAt(source, ref, path) }));
+  return resolveSettings(workloadLayers(layers.profile, annotations, layers.flags));
 }

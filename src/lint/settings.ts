@@ -5,9 +5,8 @@
  * here: it comes back as the error, for a rule to report at its line.
  */
 import { UserError } from '../errors.js';
-import { getPath } from '../manifest/edit-ops.js';
-import { isPlainObject, podMetadataPath } from '../manifest/workloads.js';
-import { annotationLayer, resolveSettings, type SettingsLayer } from '../settings/resolve.js';
+import { resolveSettings, type SettingsLayer } from '../settings/resolve.js';
+import { annotationLayers, workloadLayers } from '../model/settings.js';
 import type { Settings } from '../settings/types.js';
 import type { Path } from './locate.js';
 import type { Position } from './types.js';
@@ -27,16 +26,12 @@ export function settingsOf(subject: SettingsSubject, profile: SettingsLayer): Wo
   const origins = new Map<string, Position>();
   for (const raw of profile) if (raw.file && raw.line) origins.set(raw.key, { file: raw.file, line: raw.line, col: 1 });
   try {
-    const layers: SettingsLayer[] = [profile];
-    for (const metaPath of [['metadata'], podMetadataPath(subject.kind)] as Path[]) {
-      const annotations = getPath(subject.value, [...metaPath, 'annotations']);
-      if (!isPlainObject(annotations)) continue;
-      const at = (key: string) => subject.at([...metaPath, 'annotations', key]);
-      const layer = annotationLayer(annotations, (key) => ({ file: subject.file, line: at(key).line }));
-      for (const raw of layer) origins.set(raw.key, at(`sidecarctl.io/${raw.key}`));
-      layers.push(layer);
+    // inject's own layering (src/model/settings.ts), without flags; origins keep the column.
+    const annotations = annotationLayers(subject.value, subject.kind, (path) => ({ file: subject.file, line: subject.at(path).line }));
+    for (const { metaPath, layer } of annotations) {
+      for (const raw of layer) origins.set(raw.key, subject.at([...metaPath, 'annotations', `sidecarctl.io/${raw.key}`]));
     }
-    const settings = resolveSettings(layers);
+    const settings = resolveSettings(workloadLayers(profile, annotations, []));
     return { ok: true, settings, origin: (key) => origins.get(key) };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
