@@ -197,5 +197,30 @@ export function buildModel(sources: SourceFile[], profile: SettingsLayer): LintM
     });
   }
   const workloads = objects.flatMap((o) => (isWorkloadKind(o.ref.kind) ? (workloadOf(o, profile) ?? []) : []));
-  return { sources, objects, workloads, configs: objects.flatMap(configsOf), profile };
+  // A sidecar config is known by the object that carries it, never by a key name alone (a Grafana
+  // dashboard ConfigMap may well have a key proxy.json): one that inject made, or that a sidecar
+  // container of a linted workload mounts.
+  const mounted = sidecarConfigMaps(workloads);
+  const carriers = objects.filter((o) => o.ref.kind === 'ConfigMap' && (o.generated || mounted.has(`${o.ref.namespace ?? ''}/${o.ref.name}`)));
+  return { sources, objects, workloads, configs: carriers.flatMap(configsOf), profile };
+}
+
+/** `namespace/name` of every ConfigMap a sidecar container mounts (directly or projected). */
+function sidecarConfigMaps(workloads: Workload[]): Set<string> {
+  const out = new Set<string>();
+  for (const w of workloads) {
+    const volumes = new Map<string, string[]>();
+    for (const v of Array.isArray(w.spec.volumes) ? w.spec.volumes.filter(isPlainObject) : []) {
+      const direct = isPlainObject(v.configMap) && typeof v.configMap.name === 'string' ? [v.configMap.name] : [];
+      const sources = isPlainObject(v.projected) && Array.isArray(v.projected.sources) ? v.projected.sources.filter(isPlainObject) : [];
+      const projected = sources.flatMap((s) => (isPlainObject(s.configMap) && typeof s.configMap.name === 'string' ? [s.configMap.name] : []));
+      volumes.set(String(v.name), [...direct, ...projected]);
+    }
+    for (const c of w.containers.filter((x) => x.role === 'sidecar')) {
+      for (const m of Array.isArray(c.value.volumeMounts) ? c.value.volumeMounts.filter(isPlainObject) : []) {
+        for (const name of volumes.get(String(m.name)) ?? []) out.add(`${w.ref.namespace ?? ''}/${name}`);
+      }
+    }
+  }
+  return out;
 }

@@ -36,6 +36,8 @@ describe('the other configs and the schema', () => {
     expect(at('proxy-config').every((l) => l.startsWith('proxy.json:'))).toBe(true);
     expect(at('proxy-config').length).toBeGreaterThan(0);
     expect(at('k8s-schema')).toEqual(['imagePullPolicyy: Always']);
+    // Configs are known by their carrier: the Grafana dashboard named proxy.json is not a proxy config.
+    expect(findings.filter((f) => f.object === 'ConfigMap/grafana-dashboard-proxy')).toEqual([]);
   });
 });
 

@@ -10,7 +10,11 @@ export const volumeMounts: Rule = {
     const out: RuleFinding[] = [];
     for (const workload of model.workloads) {
       const volumes = Array.isArray(workload.spec.volumes) ? workload.spec.volumes : [];
-      const names = new Set(volumes.flatMap((v) => (isPlainObject(v) && typeof v.name === 'string' ? [v.name] : [])));
+      // A StatefulSet's volumeClaimTemplates are volumes of its pods too.
+      const spec = workload.ref.value.spec;
+      const claims = isPlainObject(spec) && Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
+      const claimNames = claims.flatMap((c) => (isPlainObject(c) && isPlainObject(c.metadata) && typeof c.metadata.name === 'string' ? [c.metadata.name] : []));
+      const names = new Set([...volumes.flatMap((v) => (isPlainObject(v) && typeof v.name === 'string' ? [v.name] : [])), ...claimNames]);
       for (const container of workload.containers) {
         const mounts = Array.isArray(container.value.volumeMounts) ? container.value.volumeMounts : [];
         mounts.forEach((mount, i) => {
