@@ -125,8 +125,8 @@ interface ProxyAbilities {
 
 const PROXY_ABILITIES: Record<Exclude<ProxyKind, 'none'>, ProxyAbilities> = {
   envoy: { carries: () => true, detects: true },
-  // HTTP/1.1 only for now (h2c, gRPC and TCP come with the bundled proxy's own HTTP/2 and TCP).
-  bundled: { carries: (p) => p === 'http' || p === 'detect', detects: false },
+  // HTTP/1.1, raw TCP and TLS passthrough (HTTP/2 and gRPC not yet).
+  bundled: { carries: (p) => p === 'http' || p === 'tcp' || p === 'tls' || p === 'detect', detects: false },
 };
 
 /** Listener ports start at proxy-port and skip these (besides every port the pod declares). */
@@ -176,7 +176,7 @@ export function planPorts(spec: Json, services: readonly ServicePortFacts[], set
     if (abilities === null) return { ...plan, notProxied: 'no proxy (--proxy none)' };
     if (settings.appPort !== undefined && settings.appPort !== port.port) return { ...plan, notProxied: `not proxied (--app-port ${settings.appPort})` };
     if (!abilities.carries(decision.protocol)) {
-      return { ...plan, notProxied: `not proxied: the ${settings.proxy} proxy speaks HTTP/1.1 only (use --proxy envoy, or --port-protocol ${port.port}=http if it is HTTP/1.1)` };
+      return { ...plan, notProxied: `not proxied: the ${settings.proxy} proxy does not speak ${decision.protocol} yet (HTTP/1.1, TCP and TLS passthrough only; use --proxy envoy)` };
     }
     const listener = nextListener();
     return !abilities.detects && decision.protocol === 'detect' ? { ...plan, listener, assumed: 'http' } : { ...plan, listener };

@@ -24,6 +24,21 @@ export interface AccessEntry {
   error: string | null;
 }
 
+/** One line per connection of a tcp/tls listener. */
+export interface ConnectionEntry {
+  listener: string;
+  protocol: string;
+  /** Client address:port. */
+  peer: string;
+  /** Bytes from the client, and to the client. */
+  bytesReceived: number;
+  bytesSent: number;
+  durationMs: number;
+  upstream: string;
+  /** Why the connection ended (see tcp.ts: client-closed, upstream-closed, idle-timeout, ...). */
+  closeReason: string;
+}
+
 const MAX_BUFFERED = 4 * 1024 * 1024;
 
 export class AccessLog {
@@ -51,6 +66,22 @@ export class AccessLog {
       `"bytesSent":${e.bytesSent},"durationMs":${milliseconds(e.durationMs)},` +
       `"upstream":${str(e.upstream)},"attempts":${e.attempts},"requestId":${str(e.requestId)},` +
       `"error":${e.error === null ? 'null' : str(e.error)}}\n`;
+    if (!this.scheduled && !this.blocked) {
+      this.scheduled = true;
+      setImmediate(flushSoon, this);
+    }
+  }
+
+  writeConnection(e: ConnectionEntry): void {
+    if (!this.enabled) return;
+    if (this.pending.length > MAX_BUFFERED) {
+      this.dropped++;
+      return;
+    }
+    this.pending +=
+      `{"time":"${this.clock.now()}","listener":${str(e.listener)},"protocol":${str(e.protocol)},` +
+      `"peer":${str(e.peer)},"bytesReceived":${e.bytesReceived},"bytesSent":${e.bytesSent},` +
+      `"durationMs":${milliseconds(e.durationMs)},"upstream":${str(e.upstream)},"closeReason":${str(e.closeReason)}}\n`;
     if (!this.scheduled && !this.blocked) {
       this.scheduled = true;
       setImmediate(flushSoon, this);

@@ -38,13 +38,28 @@ export interface TargetConfig {
   port: number;
 }
 
-/** What an inbound listener speaks. HTTP/1.1 only in this version (HTTP/2, gRPC and TCP come next). */
-export type ListenerProtocol = 'http';
+/**
+ * What an inbound listener speaks: `http` (HTTP/1.1), `tcp` (opaque bytes; with mTLS the proxy
+ * terminates TLS and forwards plaintext), `tls` (TLS passthrough: bytes forwarded as they are, the
+ * app terminates TLS).
+ */
+export const LISTENER_PROTOCOLS = ['http', 'tcp', 'tls'] as const;
+export type ListenerProtocol = (typeof LISTENER_PROTOCOLS)[number];
+
+/** Listeners that forward opaque bytes (tcp.ts) rather than HTTP requests. */
+export function isStreamProtocol(p: ListenerProtocol): p is 'tcp' | 'tls' {
+  return p === 'tcp' || p === 'tls';
+}
 
 export interface InboundListenerConfig {
   /** DNS-label-like name, used in metrics and logs; default `inbound` (the first listener). */
   name?: string;
-  /** Default http. */
+  /**
+   * Default http. On tcp/tls listeners rateLimit counts new connections per second (excess closed
+   * at once), circuitBreaker.maxConnections caps open connections, timeouts.idleMs closes silent
+   * connections, requestMs bounds connecting to the app, headersMs the TLS handshake; retries
+   * are refused.
+   */
   protocol?: ListenerProtocol;
   port: number;
   /** Defaults to 0.0.0.0: inbound traffic comes from other pods. */
@@ -207,6 +222,8 @@ export interface ResolvedListenerConfig {
   kind: 'inbound' | 'outbound';
   /** 'inbound', or the outbound listener's name. */
   name: string;
+  /** Outbound listeners: always http. */
+  protocol: ListenerProtocol;
   address: string;
   port: number;
   target: TargetConfig;
@@ -537,12 +554,15 @@ function checkInbound(c: Checker, v: unknown, limits: ResolvedLimits, p = 'inbou
   const o = c.object(v, p, [...COMMON_KEYS, 'mtls', 'name', 'protocol'], defaultName === null ? ['name', 'port', 'target'] : ['port', 'target']);
   if (!o) return undefined;
   const name = o.name === undefined ? (defaultName ?? undefined) : listenerName(c, o.name, join(p, 'name'));
-  if (o.protocol !== undefined && o.protocol !== 'http') c.fail(join(p, 'protocol'), 'must be "http" (this proxy version speaks HTTP/1.1 only)');
+  const protocol = o.protocol === undefined ? 'http' : c.oneOf(o.protocol, join(p, 'protocol'), LISTENER_PROTOCOLS);
+  if (protocol !== undefined && isStreamProtocol(protocol) && o.retries !== undefined) {
+    c.fail(join(p, 'retries'), `does not apply to a ${protocol} listener (opaque bytes cannot be replayed; retries are for HTTP)`);
+  }
   const common = checkCommon(c, o, p, limits);
   const address = o.address === undefined ? DEFAULTS.inboundAddress : c.ip(o.address, join(p, 'address'));
   const mtls = o.mtls === undefined ? null : checkMtls(c, o.mtls, join(p, 'mtls'));
-  if (name === undefined || common.port === undefined || common.target === undefined || address === undefined) return undefined;
-  return { kind: 'inbound', name, address, ...common, port: common.port, target: common.target, hostRewrite: null, mtls, tls: null };
+  if (name === undefined || protocol === undefined || common.port === undefined || common.target === undefined || address === undefined) return undefined;
+  return { kind: 'inbound', name, protocol, address, ...common, port: common.port, target: common.target, hostRewrite: null, mtls, tls: null };
 }
 
 function checkOutbound(c: Checker, v: unknown, p: string, limits: ResolvedLimits): ResolvedListenerConfig | undefined {
@@ -562,6 +582,7 @@ function checkOutbound(c: Checker, v: unknown, p: string, limits: ResolvedLimits
   return {
     kind: 'outbound',
     name,
+    protocol: 'http',
     address,
     ...common,
     port: common.port,

@@ -12,7 +12,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls, { type TLSSocket } from 'node:tls';
-import type { MtlsMode, ResolvedListenerConfig } from './config.js';
+import type { ListenerProtocol, MtlsMode, ResolvedListenerConfig } from './config.js';
 import type { InboundRequest, InboundResponse } from './forward.js';
 import { H1Server, type H1Settings } from './h1server.js';
 import { serverContextOptions, type TlsMaterial } from './tls.js';
@@ -31,6 +31,7 @@ export interface FrontendHooks {
 
 export interface Frontend {
   readonly mode: MtlsMode;
+  readonly protocol: ListenerProtocol;
   readonly maxHeaderBytes: number;
   /** Serves a plaintext socket. */
   plain(socket: Socket): void;
@@ -45,6 +46,8 @@ export interface Frontend {
    */
   retire(idleGraceMs?: number): void;
   closeIdleConnections(): void;
+  /** Byte-stream frontends: cut connections that came in as plaintext (mTLS became strict). */
+  closePlaintext?(): void;
   /** Releases timers; connections still open are not touched. */
   close(): void;
 }
@@ -53,8 +56,8 @@ export function createFrontend(config: ResolvedListenerConfig, material: TlsMate
   return SERVER_IMPLEMENTATION === 'lean' ? new LeanFrontend(config, material, hooks) : new NodeFrontend(config, material, hooks);
 }
 
-/** TLS server options shared by both implementations: client certificates required, TLS 1.2+. */
-function tlsOptions(config: ResolvedListenerConfig, material: TlsMaterial | null): tls.TlsOptions {
+/** TLS server options shared by every frontend: client certificates required, TLS 1.2+. */
+export function tlsOptions(config: ResolvedListenerConfig, material: TlsMaterial | null): tls.TlsOptions {
   return {
     ...serverContextOptions(material),
     requestCert: true,
@@ -67,6 +70,7 @@ function tlsOptions(config: ResolvedListenerConfig, material: TlsMaterial | null
 
 class LeanFrontend implements Frontend {
   readonly mode: MtlsMode;
+  readonly protocol: ListenerProtocol = 'http';
   readonly maxHeaderBytes: number;
   private readonly server: H1Server;
   private readonly tls: tls.Server | null = null;
@@ -86,7 +90,10 @@ class LeanFrontend implements Frontend {
         hooks.checkPeer(socket);
         if (!socket.destroyed) this.server.handle(socket);
       });
-      // Failed handshakes: node destroys the socket when nobody listens; nothing else to do.
+      // Failed handshakes: node destroys the socket when nobody listens, except on the handshake
+      // timeout of a socket handed in with emit('connection'): a client that sends one byte and
+      // stops would hold the connection forever.
+      server.on('tlsClientError', destroyOnTlsError);
       this.tls = server;
     }
   }
@@ -132,6 +139,11 @@ function leanSettings(config: ResolvedListenerConfig): H1Settings {
   };
 }
 
+/** A handshake that failed or timed out (`handshakeTimeout` = timeouts.headersMs). */
+export function destroyOnTlsError(_err: Error, socket: TLSSocket): void {
+  socket.destroy();
+}
+
 /** CONNECT would turn the proxy into an open tunnel: refused on every listener. */
 function refuseConnect(_req: unknown, socket: Duplex): void {
   socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', () => socket.destroy());
@@ -142,6 +154,7 @@ function refuseConnect(_req: unknown, socket: Duplex): void {
 /** node's http/https servers (the previous implementation). */
 class NodeFrontend implements Frontend {
   readonly mode: MtlsMode;
+  readonly protocol: ListenerProtocol = 'http';
   readonly maxHeaderBytes: number;
   private readonly http: http.Server | null = null;
   private readonly https: https.Server | null = null;

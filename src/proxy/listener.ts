@@ -17,7 +17,7 @@ import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AccessLog } from './accesslog.js';
-import type { MtlsMode, ResolvedListenerConfig } from './config.js';
+import { isStreamProtocol, type MtlsMode, type ResolvedListenerConfig } from './config.js';
 import { handleRequest, kExchange, type InboundRequest, type InboundResponse, type ListenerState, type Route } from './forward.js';
 import { createFrontend, type Frontend, type FrontendHooks } from './frontend.js';
 import type { EventLog } from './log.js';
@@ -25,6 +25,7 @@ import type { ListenerMetrics, Metrics } from './metrics.js';
 import { TokenBucket } from './ratelimit.js';
 import { RetryBudget, RetryPolicy } from './retry.js';
 import { CertificateSource, peerAllowed, type TlsMaterial } from './tls.js';
+import { refuse, TcpFrontend, type TcpHost } from './tcp.js';
 import { handleUpgrade } from './upgrade.js';
 import { Upstream } from './upstream.js';
 import type { WatchOptions } from './watch.js';
@@ -43,10 +44,15 @@ export interface PreparedUpdate {
 
 const FIRST_TLS_BYTE = 0x16; // TLS record type "handshake"
 const DRAIN_POLL_MS = 100;
+/**
+ * Permissive mTLS on a tcp/tls listener: a client silent this long is taken to be plaintext (a
+ * server-first protocol such as MySQL or Redis' greeting-less clients wait for the server).
+ */
+const SERVER_FIRST_WAIT_MS = 300;
 /** How long a connection of a frontend replaced by a reload may stay idle before it is closed. */
 const RELOAD_IDLE_GRACE_MS = 1000;
 
-export class Listener implements ListenerState {
+export class Listener implements ListenerState, TcpHost {
   readonly name: string;
   readonly budget = new RetryBudget();
   readonly metrics: ListenerMetrics;
@@ -78,7 +84,7 @@ export class Listener implements ListenerState {
     this.metrics = ctx.metrics.listener(this.name);
     this.metrics.activeRequests = () => this.budget.activeRequests;
     this.accessLog = ctx.accessLog;
-    this.frontend = createFrontend(route.config, certs?.material ?? null, this.hooks);
+    this.frontend = this.newFrontend(route.config, certs?.material ?? null);
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.onConnection(socket));
   }
 
@@ -151,14 +157,16 @@ export class Listener implements ListenerState {
     const next = route.config;
     const fe = this.frontend;
     const mode: MtlsMode = next.mtls?.mode ?? 'off';
-    if (mode !== fe.mode || next.limits.maxHeaderBytes !== fe.maxHeaderBytes) {
+    if (mode !== fe.mode || next.protocol !== fe.protocol || next.limits.maxHeaderBytes !== fe.maxHeaderBytes) {
       // Fixed at server creation: new connections go to a new frontend, the old one winds down.
-      this.frontend = createFrontend(next, certs?.material ?? null, this.hooks);
+      this.frontend = this.newFrontend(next, certs?.material ?? null);
       // Connections of the old frontend finish their requests and close after their next
       // response, or once idle for a moment (closing one under a request on the wire would lose
       // it). Except when plaintext is now refused: those connections close at once.
-      if (mode === 'strict' && fe.mode !== 'strict') fe.retire();
-      else fe.retire(RELOAD_IDLE_GRACE_MS);
+      if (mode === 'strict' && fe.mode !== 'strict') {
+        fe.retire();
+        fe.closePlaintext?.();
+      } else fe.retire(RELOAD_IDLE_GRACE_MS);
       this.retired.push(fe);
     } else {
       fe.update(next);
@@ -186,10 +194,15 @@ export class Listener implements ListenerState {
       for (const fe of frontends) fe.closeIdleConnections();
       await new Promise((r) => setTimeout(r, Math.min(DRAIN_POLL_MS, Math.max(1, deadline - performance.now()))));
     }
+    // Frontends first: tcp connections still open are cut with the reason `drain`.
+    for (const fe of frontends) fe.close();
     for (const socket of this.sockets) socket.destroy();
     this.certs?.close();
     this.route.upstream.destroy();
-    for (const fe of frontends) fe.close();
+  }
+
+  private newFrontend(config: ResolvedListenerConfig, material: TlsMaterial | null): Frontend {
+    return isStreamProtocol(config.protocol) ? new TcpFrontend(config, material, this.hooks, this) : createFrontend(config, material, this.hooks);
   }
 
   private listen(address: string, port: number): Promise<void> {
@@ -213,17 +226,45 @@ export class Listener implements ListenerState {
       metrics.activeConnections--;
     });
     const fe = this.frontend;
+    if (fe.protocol !== 'http' && !this.admitConnection(socket)) return;
     if (fe.mode === 'off') fe.plain(socket);
     else if (fe.mode === 'strict') fe.secure(socket);
     else this.sniff(socket, fe);
   }
 
+  /**
+   * tcp/tls listeners, at accept time: `rateLimit` is new connections per second and
+   * `circuitBreaker.maxConnections` caps the open ones; the excess is closed at once.
+   */
+  private admitConnection(socket: Socket): boolean {
+    const { limiter, config } = this.route;
+    const started = performance.now();
+    if (this.metrics.activeConnections > config.circuitBreaker.maxConnections) {
+      refuse(this, socket, 'max-connections', started);
+      return false;
+    }
+    if (limiter && limiter.take(started) > 0) {
+      this.metrics.rateLimited++;
+      refuse(this, socket, 'rate-limited', started);
+      return false;
+    }
+    return true;
+  }
+
   /** Permissive mode: read the first chunk, then hand the socket to the TLS or the plain server. */
   private sniff(socket: Socket, fe: Frontend): void {
-    const timer = setTimeout(() => socket.destroy(), this.config.timeouts.headersMs);
+    // A silent client of a tcp/tls listener may be waiting for a server-first greeting: plaintext.
+    const serverFirst = fe.protocol !== 'http';
+    const onTimeout = () => {
+      if (!serverFirst) return socket.destroy();
+      socket.removeListener('error', onError);
+      socket.removeListener('data', onData);
+      fe.plain(socket);
+    };
+    const timer = setTimeout(onTimeout, serverFirst ? SERVER_FIRST_WAIT_MS : this.config.timeouts.headersMs);
     const onError = () => socket.destroy();
     socket.on('error', onError);
-    socket.once('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       clearTimeout(timer);
       socket.removeListener('error', onError);
       socket.pause();
@@ -235,7 +276,8 @@ export class Listener implements ListenerState {
         fe.plain(socket);
         socket.resume(); // delivers the unshifted chunk to the HTTP parser
       }
-    });
+    };
+    socket.once('data', onData);
     socket.once('close', () => clearTimeout(timer));
   }
 

@@ -45,6 +45,11 @@ export class ListenerMetrics {
   connectionsTotal = 0;
   activeConnections = 0;
   peersRejected = 0;
+  /** tcp/tls listeners: bytes from clients (received) and to clients (sent). */
+  tcpBytesReceived = 0;
+  tcpBytesSent = 0;
+  /** tcp/tls listeners: connections ended, by close reason (see tcp.ts). */
+  readonly tcpClosed = new Map<string, number>();
   /** Reads requests in flight; set by the listener. */
   activeRequests: () => number = () => 0;
 
@@ -123,7 +128,7 @@ export class Metrics {
       if (r.upstreamConnections) out.push(`${PREFIX}upstream_connections{${r.labels}} ${r.upstreamConnections()}`);
     }
 
-    family('rate_limited_total', 'counter', 'Requests rejected with 429 by the rate limiter.');
+    family('rate_limited_total', 'counter', 'Rejected by the rate limiter: requests (answered 429) or, on tcp/tls listeners, connections (closed).');
     for (const l of listeners) out.push(`${PREFIX}rate_limited_total{${l.labels}} ${l.rateLimited}`);
 
     family('active_requests', 'gauge', 'Requests in flight.');
@@ -137,6 +142,18 @@ export class Metrics {
 
     family('tls_peers_rejected_total', 'counter', 'TLS clients refused because no SAN is in allowedPeers.');
     for (const l of listeners) out.push(`${PREFIX}tls_peers_rejected_total{${l.labels}} ${l.peersRejected}`);
+
+    family('tcp_connections_closed_total', 'counter', 'Connections of tcp/tls listeners ended, by close reason.');
+    for (const l of listeners) {
+      for (const [reason, n] of l.tcpClosed) out.push(`${PREFIX}tcp_connections_closed_total{${l.labels},reason=${label(reason)}} ${n}`);
+    }
+
+    family('tcp_bytes_total', 'counter', 'Bytes carried by tcp/tls listeners: received from clients, sent to clients.');
+    for (const l of listeners) {
+      if (l.tcpBytesReceived === 0 && l.tcpBytesSent === 0 && l.tcpClosed.size === 0) continue;
+      out.push(`${PREFIX}tcp_bytes_total{${l.labels},direction="received"} ${l.tcpBytesReceived}`);
+      out.push(`${PREFIX}tcp_bytes_total{${l.labels},direction="sent"} ${l.tcpBytesSent}`);
+    }
 
     family('config_reloads_total', 'counter', 'Config file reloads, by result.');
     out.push(`${PREFIX}config_reloads_total{result="ok"} ${this.reloads.ok}`);

@@ -140,34 +140,37 @@ describe.each(MODES)('shop, --mtls %s', (mode, layer) => {
   });
 });
 
-describe('shop, --proxy bundled (HTTP/1.1 only in this version)', () => {
+describe('shop, --proxy bundled (HTTP/1.1, TCP and TLS passthrough; no HTTP/2 or gRPC yet)', () => {
   const source = load(SHOP);
   const layer = flags(['proxy', 'bundled']);
   const result = inject(source, layer);
   const out = result.files[0]!.text;
+  const proxyConfig = (name: string) => {
+    const cm = objectsOfText(out).find((o) => o.kind === 'ConfigMap' && (o.metadata as Json).name === `${name}-sidecarctl`) as Json;
+    return JSON.parse(cm.data['proxy.json']);
+  };
 
-  it('proxies the HTTP ports, names the others, and never puts an HTTP proxy in front of TCP', () => {
+  it('proxies each port in a protocol it speaks, names the rest, and never puts an HTTP proxy in front of TCP', () => {
     const catalog = result.reports.find((r) => r.object === 'Deployment/shop/catalog')!;
     expect(catalog.notes.slice(0, 4)).toEqual([
       ':8080 http (port name) -> proxy :15006',
       ':8125 udp: not proxied',
-      ':9090 grpc (appProtocol): not proxied: the bundled proxy speaks HTTP/1.1 only (use --proxy envoy, or --port-protocol 9090=http if it is HTTP/1.1)',
+      ':9090 grpc (appProtocol): not proxied: the bundled proxy does not speak grpc yet (HTTP/1.1, TCP and TLS passthrough only; use --proxy envoy)',
       ':9100 http (assumed: the bundled proxy does not detect; set --port-protocol) -> proxy :15007',
     ]);
-    for (const name of ['StatefulSet/shop/redis', 'Deployment/shop/mysql', 'Deployment/shop/gateway']) {
-      const r = result.reports.find((x) => x.object === name)!;
-      expect(r.action, name).toBe('skipped');
-      expect(r.reason, name).toMatch(/^no port the proxy can carry/);
-    }
-    const cm = objectsOfText(out).find((o) => o.kind === 'ConfigMap' && (o.metadata as Json).name === 'catalog-sidecarctl') as Json;
-    const config = JSON.parse(cm.data['proxy.json']);
-    expect(config.inbound.map((l: Json) => [l.name ?? 'inbound', l.port, l.target.port])).toEqual([
-      ['inbound', 15006, 8080],
-      ['inbound-9100', 15007, 9100],
+    expect(proxyConfig('catalog').inbound.map((l: Json) => [l.name ?? 'inbound', l.protocol, l.port, l.target.port])).toEqual([
+      ['inbound', 'http', 15006, 8080],
+      ['inbound-9100', 'http', 15007, 9100],
     ]);
-    const catalogService = (objectsOfText(out) as Json[]).find((o) => o.kind === 'Service' && o.metadata.name === 'catalog')!;
+    const services = objectsOfText(out) as Json[];
     // 9090 (gRPC) is not proxied: its Service port stays as it was.
-    expect(catalogService.spec.ports.map((p: Json) => p.targetPort)).toEqual([15006, 'grpc', 15007]);
+    expect(services.find((o) => o.kind === 'Service' && o.metadata.name === 'catalog')!.spec.ports.map((p: Json) => p.targetPort)).toEqual([15006, 'grpc', 15007]);
+    // Redis and the TLS gateway go through TCP listeners; their Services are re-pointed.
+    expect(proxyConfig('redis').inbound).toMatchObject({ protocol: 'tcp', port: 15006, target: { port: 6379 } });
+    expect(proxyConfig('gateway').inbound).toMatchObject({ protocol: 'tls', port: 15006, target: { port: 8443 } });
+    expect(proxyConfig('mysql').inbound.map((l: Json) => [l.protocol, l.target.port])).toEqual([['tcp', 3306], ['tcp', 33060]]);
+    for (const name of ['redis', 'gateway']) expect(services.find((o) => o.kind === 'Service' && o.metadata.name === name)!.spec.ports[0].targetPort, name).toBe(15006);
+    for (const name of ['redis', 'mysql', 'gateway']) expect(proxyConfig(name).inbound.retries ?? proxyConfig(name).inbound[0]?.retries, name).toBeUndefined();
   });
 
   it('is valid and reversible, and lint names the one TCP port that bypasses the proxy', async () => {

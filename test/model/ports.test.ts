@@ -52,9 +52,10 @@ describe('planPorts', () => {
     expect(one.find((p) => p.port === 8080)?.notProxied).toBe('not proxied (--app-port 9090)');
   });
 
-  it('the bundled proxy carries HTTP/1.1 only and says so for the rest; undeclared ports are assumed HTTP', () => {
-    const plans = planPorts(spec, service, settingsOf(['proxy', 'bundled']), { reserved: [] });
-    expect(plans.find((p) => p.port === 9090)?.notProxied).toMatch(/^not proxied: the bundled proxy speaks HTTP\/1.1 only/);
+  it('the bundled proxy carries HTTP/1.1, TCP and TLS, says so for the rest; undeclared ports are assumed HTTP', () => {
+    const plans = planPorts(spec, service, settingsOf(['proxy', 'bundled'], ['port-protocol', '8080=tcp']), { reserved: [] });
+    expect(plans.find((p) => p.port === 9090)?.notProxied).toMatch(/^not proxied: the bundled proxy does not speak grpc yet/);
+    expect(plans.find((p) => p.port === 8080)).toMatchObject({ protocol: 'tcp', listener: 15008 });
     expect(plans.find((p) => p.port === 9100)).toMatchObject({ assumed: 'http', listener: 15009 });
     expect(describePort(plans.find((p) => p.port === 9100)!)).toContain('assumed');
   });

@@ -159,7 +159,35 @@ describe('config validation', () => {
     expect(() => resolveConfig(adminClash)).toThrow(/port 15001 is already used by admin\.port/);
   });
 
-  it('takes one inbound listener per app port, named, HTTP/1.1 only in this version', () => {
+  it('takes tcp and tls listeners, and refuses retries on them', () => {
+    const target = { host: '127.0.0.1', port: 6379 };
+    const doc = {
+      admin: { port: 15000 },
+      inbound: [
+        { port: 15006, target: { ...target, port: 8080 } },
+        { name: 'inbound-6379', protocol: 'tcp', port: 15007, target, rateLimit: { rps: 10, burst: 20 }, circuitBreaker: { maxConnections: 100 }, timeouts: { idleMs: 3600000 } },
+        { name: 'inbound-8443', protocol: 'tls', port: 15008, target: { ...target, port: 8443 } },
+      ],
+    };
+    expect(validateSchema(doc)).toBe(true);
+    expect(resolveConfig(doc).listeners.map((l) => [l.name, l.protocol])).toEqual([
+      ['inbound', 'http'],
+      ['inbound-6379', 'tcp'],
+      ['inbound-8443', 'tls'],
+    ]);
+    const withRetries = { ...doc, inbound: [doc.inbound[0], { ...doc.inbound[1], retries: { attempts: 2 } }] };
+    expect(validateSchema(withRetries)).toBe(false);
+    expect(() => resolveConfig(withRetries)).toThrow(/inbound\[1\]\.retries: does not apply to a tcp listener/);
+    // Retries stay fine on an explicit http listener.
+    const httpRetries = { ...doc, inbound: [{ ...doc.inbound[0], protocol: 'http', retries: { attempts: 2 } }] };
+    expect(validateSchema(httpRetries)).toBe(true);
+    expect(resolveConfig(httpRetries).listeners[0]!.retries.attempts).toBe(2);
+    const unknown = { ...doc, inbound: [{ ...doc.inbound[0], protocol: 'udp' }] };
+    expect(validateSchema(unknown)).toBe(false);
+    expect(() => resolveConfig(unknown)).toThrow(/inbound\[0\]\.protocol: must be one of "http", "tcp", "tls"/);
+  });
+
+  it('takes one inbound listener per app port, named; no HTTP/2 or gRPC listeners in this version', () => {
     const target = { host: '127.0.0.1', port: 8080 };
     const several = { admin: { port: 15000 }, inbound: [{ port: 15006, target }, { name: 'inbound-9090', protocol: 'http', port: 15007, target: { ...target, port: 9090 } }] };
     expect(validateSchema(several)).toBe(true);
@@ -171,7 +199,7 @@ describe('config validation', () => {
     expect(() => resolveConfig(unnamed)).toThrow(/inbound\[1\]\.name: .*required|inbound\[1\]: .*name/);
     const grpc = { ...several, inbound: [{ ...several.inbound[0], protocol: 'grpc' }] };
     expect(validateSchema(grpc)).toBe(false);
-    expect(() => resolveConfig(grpc)).toThrow(/inbound\[0\]\.protocol: must be "http"/);
+    expect(() => resolveConfig(grpc)).toThrow(/inbound\[0\]\.protocol: must be one of "http", "tcp", "tls"/);
     const samePort = { ...several, inbound: [several.inbound[0], { ...several.inbound[1], port: 15006 }] };
     expect(() => resolveConfig(samePort)).toThrow(/inbound\[1\]\.port: port 15006 is already used by inbound\[0\]\.port/);
     expect(() => resolveConfig({ ...several, inbound: [] })).toThrow(/inbound: must have at least 1/);

@@ -54,13 +54,14 @@ function envoyHttpTargets(config: Json): [Path, number][] {
   return out;
 }
 
-/** The bundled proxy: every inbound listener is HTTP/1.1 in this version. */
+/** The bundled proxy: its inbound listeners that speak HTTP (protocol http, the default). */
 function proxyHttpTargets(config: Json): [Path, number][] {
   const inbound = config.inbound;
   const listeners = Array.isArray(inbound) ? inbound : inbound === undefined ? [] : [inbound];
   return listeners.flatMap((l, i): [Path, number][] => {
     const port = obj(obj(l).target).port;
-    return typeof port === 'number' ? [[Array.isArray(inbound) ? ['inbound', i] : ['inbound'], port]] : [];
+    const protocol = obj(l).protocol ?? 'http';
+    return typeof port === 'number' && protocol === 'http' ? [[Array.isArray(inbound) ? ['inbound', i] : ['inbound'], port]] : [];
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import { UserError } from '../../errors.js';
 import { resolveConfig, type InboundListenerConfig, type OriginationTlsConfig, type ProxyConfig, type RetriesConfig, type RetryCondition } from '../../proxy/config.js';
-import { proxiedPorts } from '../../model/ports.js';
+import { carriedAs, proxiedPorts } from '../../model/ports.js';
 import type { Settings } from '../../settings/types.js';
 import { certificateSource, peerIdentities, trustDomainPrefix, upstreamIdentity, type CertificateSource } from '../mtls/index.js';
 import { drainSeconds } from '../hardening.js';
@@ -77,20 +77,25 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
     drainTimeoutMs: drainSeconds(ctx.podSpec) * 1000,
   };
   // One listener per proxied app port (the model only gives this proxy ports it can carry).
-  const inbounds = proxiedPorts(ctx.ports).map(
-    (p, i): InboundListenerConfig => ({
-      ...(i === 0 ? {} : { name: `inbound-${p.port}`, protocol: 'http' as const }),
+  const inbounds = proxiedPorts(ctx.ports).map((p, i): InboundListenerConfig => {
+    // http (detect is carried as http: this proxy does not detect), tcp, or tls passthrough.
+    const carried = carriedAs(p);
+    if (carried !== 'http' && carried !== 'tcp' && carried !== 'tls') throw new Error(`the bundled proxy cannot carry ${carried} (port ${p.port})`);
+    return {
+      ...(i === 0 ? {} : { name: `inbound-${p.port}` }),
+      protocol: carried,
       port: p.listener,
       address: '0.0.0.0',
       target: { host: '127.0.0.1', port: p.port },
       ...(s.rateLimit ? { rateLimit: { rps: s.rateLimit, burst: s.burst ?? s.rateLimit } } : {}),
       ...(timeouts ? { timeouts } : {}),
-      ...(retry ? { retries: retry } : {}),
+      // Opaque bytes cannot be replayed: retries are for HTTP listeners only.
+      ...(retry && carried === 'http' ? { retries: retry } : {}),
       ...(source && s.mtls !== 'off'
         ? { mtls: { mode: s.mtls, certFile: source.certFile, keyFile: source.keyFile, caFile: source.caFile, allowedPeers: peerIdentities(ctx) } }
         : {}),
-    }),
-  );
+    };
+  });
   // A single listener keeps the plain object form.
   if (inbounds.length === 1) config.inbound = inbounds[0]!;
   else if (inbounds.length > 1) config.inbound = inbounds;
