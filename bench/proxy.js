@@ -31,7 +31,7 @@ import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, haproxyConf, nginxConf as nginxConfIn, waitForPort, which } from './proxy/peers.js';
+import { freePort, haproxyConf, nginxConf as nginxConfIn, spawnTracked, waitForPort, which } from './proxy/peers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -61,13 +61,7 @@ function onCpu(cpu, cmd, args) {
 
 function start(name, cpu, cmd, args, opts = {}) {
   const [c, a] = onCpu(cpu, cmd, args);
-  const child = spawn(c, a, { stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'], ...opts });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.on('exit', () => children.delete(child));
-  children.add(child);
-  child.describe = () => `${name}: ${stderr.trim()}`;
-  return child;
+  return spawnTracked(children, name, c, a, opts);
 }
 
 function cleanup() {

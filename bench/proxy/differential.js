@@ -14,13 +14,13 @@
 //
 // A report, not a test: it exits 0 whatever it finds. nginx or HAProxy are skipped when not
 // installed. BENCH_KEEP=1 keeps the temp directory (configs, error logs).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { freePort, haproxyConf, nginxConf, waitForPort, which } from './peers.js';
+import { freePort, haproxyConf, nginxConf, spawnTracked, waitForPort, which } from './peers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dir = mkdtempSync(join(tmpdir(), 'sidecarctl-differential-'));
@@ -36,13 +36,7 @@ process.on('SIGINT', () => process.exit(130));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function start(name, cmd, args) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  child.on('exit', () => children.delete(child));
-  children.add(child);
-  child.describe = () => `${name}: ${stderr.trim()}`;
-  return child;
+  return spawnTracked(children, name, cmd, args);
 }
 
 /** The corpus and its helpers, compiled from the TypeScript the tests use (one corpus for both). */

@@ -1,6 +1,6 @@
 // Plumbing shared by the proxy benchmarks (bench/proxy.js, bench/proxy/differential.js): free
 // ports, waiting for a listener, and the nginx and HAProxy configs both run the peers with.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -80,4 +80,18 @@ backend backend
 `,
   );
   return file;
+}
+
+/**
+ * Spawns a peer whose stderr is kept for error messages (`child.describe()`) and which is tracked
+ * in `children` (for cleanup) until it exits.
+ */
+export function spawnTracked(children, name, cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'], ...opts });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.on('exit', () => children.delete(child));
+  children.add(child);
+  child.describe = () => `${name}: ${stderr.trim()}`;
+  return child;
 }
