@@ -11,6 +11,7 @@ import type { Settings } from '../settings/types.js';
 import { skip, SKIP, type Skip } from './skips.js';
 import { describePort, planPorts, proxiedPorts, type ServicePortFacts } from '../model/ports.js';
 import { selectedKinds } from '../sidecars/registry.js';
+import { generatedPolicy, networkPolicyOn, openPorts, policyName } from '../network/generated.js';
 import { ENVOY_METRICS_PORT } from '../sidecars/envoy/config.js';
 import { FLUENT_BIT_HTTP_PORT } from '../sidecars/logging/fluent-bit.js';
 import { FLUENTD_MONITOR_PORT } from '../sidecars/logging/fluentd.js';
@@ -214,7 +215,7 @@ export function configMapFor(ctx: WorkloadContext, files: Record<string, string>
 }
 
 /** Plan the injection of one (not yet injected) workload. */
-export function planInjection(ref: ObjectRef, requested: Settings, opts: { wrapsJson?: boolean } & ServiceFacts = {}): Decision {
+export function planInjection(ref: ObjectRef, requested: Settings, opts: { wrapsJson?: boolean; policies?: string[] } & ServiceFacts = {}): Decision {
   const reason = skipReason(ref, requested);
   if (reason) return { action: 'skip', ...reason };
   let ctx = workloadContext(ref, requested, opts);
@@ -282,6 +283,7 @@ export function planInjection(ref: ObjectRef, requested: Settings, opts: { wraps
   }
   const configMap = configMapFor(ctx, parts.configFiles);
   const objects = [configMap, ...parts.objects];
+  const policyNotes = networkPolicyNotes(ctx, objects, getPath(ref.value, [...metaPath, 'labels']), opts.policies ?? []);
   const status: WorkloadStatus = {
     v: 1,
     initContainers: settings.nativeSidecar ? sidecars.map((c) => String(c.name)) : [],
@@ -298,7 +300,23 @@ export function planInjection(ref: ObjectRef, requested: Settings, opts: { wraps
     path: [...metaPath, 'annotations'],
     pairs: [...addedAnnotations, [HASH_ANNOTATION, hash], [STATUS_ANNOTATION, formatStatus(status)]],
   });
-  return { action: 'inject', ops, objects, status, notes: [...earlyNotes, ...parts.notes], context: ctx };
+  return { action: 'inject', ops, objects, status, notes: [...earlyNotes, ...parts.notes, ...policyNotes], context: ctx };
+}
+
+/**
+ * With --network-policy: the workload's own NetworkPolicy (added to `objects`), or, when policies of
+ * the input select the pod already, a line saying those are amended instead.
+ */
+function networkPolicyNotes(ctx: WorkloadContext, objects: Json[], labels: unknown, existing: string[]): string[] {
+  if (!networkPolicyOn(ctx.settings) || proxiedPorts(ctx.ports).length === 0) return [];
+  if (existing.length > 0) {
+    return [`${existing.join(', ')} already select these pods: amended for the proxy's ports instead of adding a policy (a new one would widen them); the app's own ports stay as open as they make them`];
+  }
+  const policy = generatedPolicy(ctx, isPlainObject(labels) ? labels : {});
+  if (!policy) return ['warning: the pod template has no labels: no NetworkPolicy can select it, so its app ports stay reachable on the pod IP'];
+  objects.push(policy);
+  const open = openPorts(ctx).map((p) => (p.protocol === 'TCP' ? `:${p.port}` : `:${p.port}/${p.protocol.toLowerCase()}`)).join(', ');
+  return [`NetworkPolicy/${policyName(ctx)}: other pods reach only ${open}; the app's own ports are closed to them (the kubelet's probes still reach them)`];
 }
 
 /**

@@ -18,7 +18,9 @@ import type { WorkloadContext } from '../sidecars/types.js';
 import { checkPodSpecShape, planInjection } from './plan.js';
 import { planServices, servicesSelecting, uninjectServiceOps, type Located } from './services.js';
 import { serviceDnsNames } from '../sidecars/mtls/index.js';
-import { servicePortsOf, type PortPlan } from '../model/ports.js';
+import { proxiedPorts, servicePortsOf, type PortPlan } from '../model/ports.js';
+import { planPolicies, policySelects, uninjectPolicyOps } from '../network/policies.js';
+import { networkPolicyOn } from '../network/generated.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, uninjectWorkloadOps, type WorkloadStatus } from './status.js';
 
 export interface WorkloadReport {
@@ -100,8 +102,8 @@ function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: W
     else generated.set(k, [o]);
   }
   for (const ref of objects) {
-    if (ref.kind === 'Service') {
-      const ops = uninjectServiceOps(ref);
+    if (ref.kind === 'Service' || ref.kind === 'NetworkPolicy') {
+      const ops = ref.kind === 'Service' ? uninjectServiceOps(ref) : uninjectPolicyOps(ref);
       if (ops.length > 0) changes.ops.push({ ref, ops });
       continue;
     }
@@ -144,7 +146,13 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
   const injected = new Map<ObjectRef, WorkloadContext>();
   const reportOf = new Map<ObjectRef, WorkloadReport>();
   const objectsByFile = new Map(clean.map((source) => [source, objectsIn(source)]));
-  for (const [source, refs] of objectsByFile) for (const ref of refs) if (ref.kind === 'Service') services.push({ source, ref });
+  const policies: Located[] = [];
+  for (const [source, refs] of objectsByFile) {
+    for (const ref of refs) {
+      if (ref.kind === 'Service') services.push({ source, ref });
+      else if (ref.kind === 'NetworkPolicy') policies.push({ source, ref });
+    }
+  }
   const servicesOf = servicesSelecting(services);
   for (const source of clean) {
     const changes = changesByFile.get(source)!;
@@ -164,7 +172,9 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       const dnsNames = selecting.flatMap((svc) => serviceDnsNames(svc.ref.name, svc.ref.namespace));
       // Their ports tell what the app's ports speak (appProtocol, port names).
       const servicePorts = selecting.flatMap((svc) => servicePortsOf(svc.ref.value, svc.ref.name));
-      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames, servicePorts });
+      // The input's own policies that govern its pods: amended, never widened by one of ours.
+      const governing = policies.filter((p) => policySelects(p.ref, ref)).map((p) => describe(p.ref));
+      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames, servicePorts, policies: governing });
       const report: WorkloadReport = { file: source.path, line: lineAt(source, ref), object: describe(ref), action: decision.action === 'inject' ? 'injected' : 'skipped', notes: [] };
       reports.push(report);
       reportOf.set(ref, report);
@@ -181,9 +191,20 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
     }
     stepDone();
   }
-  const { plans, workloadNotes } = planServices(services, workloads, servicesOf, injected);
+  const { plans, workloadNotes, routed } = planServices(services, workloads, servicesOf, injected);
   for (const plan of plans) changesByFile.get(plan.service.source)!.ops.push({ ref: plan.service.ref, ops: plan.ops as EditOp[] });
   for (const [ref, notes] of workloadNotes) reportOf.get(ref)?.notes.push(...notes);
+  const amended = planPolicies(policies, injected);
+  const policySource = new Map(policies.map((p) => [p.ref, p.source]));
+  for (const plan of amended.plans) changesByFile.get(policySource.get(plan.policy)!)!.ops.push({ ref: plan.policy, ops: plan.ops });
+  for (const [ref, notes] of amended.workloadNotes) reportOf.get(ref)?.notes.push(...notes);
+  for (const ref of routed) {
+    const ctx = injected.get(ref)!;
+    // Said where policies are in use: the input has some, or inject adds them.
+    if (policies.length === 0 && !networkPolicyOn(ctx.settings)) continue;
+    const moved = proxiedPorts(ctx.ports).map((p) => `${p.port} -> ${p.listener}`).join(', ');
+    reportOf.get(ref)?.notes.push(`clients' egress NetworkPolicies not in the input that allow these pods' ports must allow the proxy's too (${moved})`);
+  }
 
   // 3. Splice.
   const files = clean.map((source, i) => {

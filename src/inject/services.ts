@@ -104,7 +104,7 @@ export function planServices(
   workloads: Located[],
   servicesOf: (workload: ObjectRef) => Located[],
   injected: Map<ObjectRef, WorkloadContext>,
-): { plans: ServicePlan[]; workloadNotes: Map<ObjectRef, string[]> } {
+): { plans: ServicePlan[]; workloadNotes: Map<ObjectRef, string[]>; routed: Set<ObjectRef> } {
   const plans: ServicePlan[] = [];
   const workloadNotes = new Map<ObjectRef, string[]>();
   const note = (ref: ObjectRef, text: string) => workloadNotes.set(ref, [...(workloadNotes.get(ref) ?? []), text]);
@@ -176,7 +176,7 @@ export function planServices(
     const targets = proxiedPorts(ctx.ports).map((p) => `${p.port} -> ${p.listener}`).join(', ');
     note(ref, `no Service in the input routes to it: point your Service's targetPorts at the proxy (${targets})`);
   }
-  return { plans, workloadNotes };
+  return { plans, workloadNotes, routed };
 }
 
 /**

@@ -38,6 +38,7 @@ export const DEFAULT_SETTINGS: Settings = {
   upstreams: [],
   upstreamMtls: [],
   portProtocols: [],
+  publicMtls: 'edge',
   proxyPort: 15006,
   adminPort: 15000,
   nativeSidecar: true,
@@ -244,6 +245,21 @@ export const OPTIONS: OptionDef[] = [
     key: 'app-port', flag: '--app-port <port>', description: 'proxy only this app port (default: every TCP port of every app container)',
     schema: portSchema,
     apply: (s, raw) => { s.appPort = parsePort(String(raw)); },
+  },
+  {
+    key: 'app-address', flag: '--app-address <address>', description: 'where the app listens and the proxy dials it: 127.0.0.1, or pod-ip for apps bound to status.podIP (detected from the downward API)', defaultText: '127.0.0.1',
+    schema: { enum: ['127.0.0.1', 'pod-ip'] },
+    apply: (s, raw) => { s.appAddress = oneOf(['127.0.0.1', 'pod-ip'] as const, raw); },
+  },
+  {
+    key: 'network-policy', flag: '--network-policy', description: "a NetworkPolicy per workload that closes the app's own ports to other pods (only the proxy's ports stay open); input policies that select the pod are amended instead; --no-network-policy to leave policies alone", defaultText: 'true with --mtls strict',
+    schema: { type: 'boolean' },
+    apply: (s, raw) => { s.networkPolicy = bool(raw); },
+  },
+  {
+    key: 'public-mtls', flag: '--public-mtls <mode>', description: 'under --mtls strict, ports of LoadBalancer/NodePort/externalIPs/Ingress-backend Services: edge (no client certificate; rate limit and access log kept) or permissive', defaultText: 'edge',
+    schema: { enum: ['edge', 'permissive'] },
+    apply: (s, raw) => { s.publicMtls = oneOf(['edge', 'permissive'], raw); },
   },
   {
     key: 'port-protocol', flag: '--port-protocol <port=protocol>', repeatable: true,

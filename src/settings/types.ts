@@ -9,6 +9,9 @@ export interface PortProtocolSetting {
 export type ProxyKind = 'envoy' | 'bundled' | 'none';
 export type LogAgent = 'fluent-bit' | 'fluentd' | 'none';
 export type MtlsMode = 'off' | 'permissive' | 'strict';
+export type AppAddress = '127.0.0.1' | 'pod-ip';
+/** edge: TLS without client certificate or plaintext (rate limit and access log kept); permissive: mTLS or plaintext. */
+export type PublicMtls = 'edge' | 'permissive';
 
 export type LogOutput =
   | { kind: 'stdout' }
@@ -48,6 +51,12 @@ export interface Settings {
   upstreams: Upstream[];
   upstreamMtls: UpstreamMtls[];
   appPort?: number;
+  /** Where the app listens, so where the proxy dials it: 127.0.0.1, or the pod IP (apps bound to status.podIP). */
+  appAddress?: AppAddress;
+  /** A NetworkPolicy per workload closing the app's own ports (undefined: on with --mtls strict). */
+  networkPolicy?: boolean;
+  /** Under --mtls strict, a port a public Service (LoadBalancer, NodePort, externalIPs, Ingress) sends to. */
+  publicMtls: PublicMtls;
   /** What app ports speak, where the user said so (port -> protocol). */
   portProtocols: PortProtocolSetting[];
   proxyPort: number;

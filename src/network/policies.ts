@@ -1,0 +1,187 @@
+/**
+ * NetworkPolicies in the input, after the Services send traffic to the proxy: a policy that lets
+ * app port X into an injected pod must now also let in the proxy's listener for X, or every
+ * request is dropped (Grafana's policy allows 3000 only; after inject the Service sends to 15006).
+ * The same holds for egress policies of the clients: Kubernetes checks egress against the pod's
+ * port after the Service's translation, so a rule allowing X to these pods must allow the listener.
+ *
+ * The listener port goes into the same rule, beside X, so it has exactly the same peers. Edits are
+ * items appended to the rule's `ports`, recorded in the policy's status annotation so that
+ * uninject removes exactly those.
+ */
+import type { EditOp } from '../manifest/edit-ops.js';
+import { getPath } from '../manifest/edit-ops.js';
+import { describe, isPlainObject, podMetadataPath, type ObjectRef } from '../manifest/workloads.js';
+import { proxiedPorts, type PortPlan } from '../model/ports.js';
+import { readStatus, STATUS_ANNOTATION } from '../inject/status.js';
+import type { WorkloadContext } from '../sidecars/types.js';
+import { namespaceMayMatch, selectorMatches } from './selectors.js';
+
+type Json = Record<string, unknown>;
+export type Direction = 'ingress' | 'egress';
+
+export interface PolicyLocated {
+  ref: ObjectRef;
+}
+
+/** What inject added to a policy: items appended to rules' `ports`. */
+export interface PolicyStatus {
+  v: 1;
+  ports: { section: Direction; rule: number; indexes: number[] }[];
+  createdAnnotations: boolean;
+}
+
+export function podLabelsOf(ref: ObjectRef): Json {
+  const labels = getPath(ref.value, [...podMetadataPath(ref.kind), 'labels']);
+  return isPlainObject(labels) ? labels : {};
+}
+
+/** The directions a policy governs: policyTypes, or (absent) Ingress, plus Egress when it has egress rules. */
+export function policyTypes(policy: Json): Direction[] {
+  const spec = isPlainObject(policy.spec) ? policy.spec : {};
+  if (Array.isArray(spec.policyTypes)) return spec.policyTypes.flatMap((t): Direction[] => (t === 'Ingress' ? ['ingress'] : t === 'Egress' ? ['egress'] : []));
+  return spec.egress !== undefined ? ['ingress', 'egress'] : ['ingress'];
+}
+
+/** Whether a policy applies to (selects) a workload's pods, for ingress. */
+export function policySelects(policy: ObjectRef, workload: ObjectRef): boolean {
+  if ((policy.namespace ?? '') !== (workload.namespace ?? '')) return false;
+  return policyTypes(policy.value).includes('ingress') && selectorMatches(getPath(policy.value, ['spec', 'podSelector']), podLabelsOf(workload));
+}
+
+function rulesOf(policy: Json, section: Direction): Json[] {
+  const list = getPath(policy, ['spec', section]);
+  return Array.isArray(list) ? (list as Json[]) : [];
+}
+
+function entriesOf(rule: unknown): Json[] | undefined {
+  return isPlainObject(rule) && Array.isArray(rule.ports) && rule.ports.length > 0 ? (rule.ports as Json[]) : undefined;
+}
+
+/** Whether a `ports` entry lets in TCP port `port` (named `name` on the pod). */
+export function entryAllows(entry: unknown, port: number, name?: string): boolean {
+  if (!isPlainObject(entry)) return false;
+  if ((entry.protocol ?? 'TCP') !== 'TCP') return false;
+  const p = typeof entry.port === 'string' && /^\d+$/.test(entry.port) ? Number(entry.port) : entry.port;
+  if (p === undefined || p === null) return true; // every port of the protocol
+  if (typeof p === 'number') return typeof entry.endPort === 'number' ? port >= p && port <= entry.endPort : port === p;
+  return name !== undefined && p === name;
+}
+
+/** Whether an egress rule's `to` may reach a workload's pods (from a policy of namespace `from`). */
+function peersReach(rule: Json, from: string, workload: ObjectRef): boolean {
+  const to = rule.to;
+  if (to === undefined || to === null || (Array.isArray(to) && to.length === 0)) return true;
+  if (!Array.isArray(to)) return false;
+  const labels = podLabelsOf(workload);
+  const ns = workload.namespace ?? '';
+  return to.some((peer) => {
+    if (!isPlainObject(peer) || peer.ipBlock !== undefined) return false; // pod IPs are not known here
+    const podOk = peer.podSelector === undefined || selectorMatches(peer.podSelector, labels);
+    const nsOk = peer.namespaceSelector === undefined ? from === ns : namespaceMayMatch(peer.namespaceSelector, ns);
+    return podOk && nsOk;
+  });
+}
+
+/** The proxied ports of a workload with the name its container gives them. */
+function listenersOf(ctx: WorkloadContext): (PortPlan & { listener: number })[] {
+  return proxiedPorts(ctx.ports);
+}
+
+export interface PolicyPlan {
+  policy: ObjectRef;
+  ops: EditOp[];
+}
+
+interface Addition {
+  section: Direction;
+  rule: number;
+  ports: Set<number>;
+  /** The first entry that matched: the new entries are written in its shape. */
+  like: Json;
+}
+
+/**
+ * Amend every policy of the input for the injected workloads. Returns the ops per policy and a
+ * report line per workload per amended rule.
+ */
+export function planPolicies(
+  policies: PolicyLocated[],
+  injected: Map<ObjectRef, WorkloadContext>,
+): { plans: PolicyPlan[]; workloadNotes: Map<ObjectRef, string[]> } {
+  const plans: PolicyPlan[] = [];
+  const workloadNotes = new Map<ObjectRef, string[]>();
+  const note = (ref: ObjectRef, text: string) => workloadNotes.set(ref, [...(workloadNotes.get(ref) ?? []), text]);
+  const proxied = [...injected].filter(([, ctx]) => ctx.settings.proxy !== 'none' && listenersOf(ctx).length > 0);
+  for (const { ref: policy } of policies) {
+    const additions: Addition[] = [];
+    const types = policyTypes(policy.value);
+    for (const section of ['ingress', 'egress'] as const) {
+      if (!types.includes(section)) continue;
+      rulesOf(policy.value, section).forEach((rule, index) => {
+        const entries = entriesOf(rule);
+        if (!entries) return; // no ports: every port is allowed, the listeners too
+        const addition: Addition = { section, rule: index, ports: new Set(), like: {} };
+        for (const [workload, ctx] of proxied) {
+          const applies = section === 'ingress' ? policySelects(policy, workload) : peersReach(rule, policy.namespace ?? '', workload);
+          if (!applies) continue;
+          const moved: string[] = [];
+          for (const p of listenersOf(ctx)) {
+            const match = entries.find((e) => entryAllows(e, p.port, p.name));
+            if (!match || entries.some((e) => entryAllows(e, p.listener))) continue;
+            if (addition.ports.size === 0) addition.like = match;
+            addition.ports.add(p.listener);
+            moved.push(`${p.listener} beside ${p.name !== undefined && match.port === p.name ? `${p.name} (${p.port})` : p.port}`);
+          }
+          if (moved.length > 0) {
+            const whose = section === 'egress' ? " (its clients' egress)" : '';
+            note(workload, `${describe(policy)} ${section}[${index}]${whose}: allows ${moved.join(', ')} (same peers)`);
+          }
+        }
+        if (addition.ports.size > 0) additions.push(addition);
+      });
+    }
+    if (additions.length === 0) continue;
+    const metadata = policy.value.metadata;
+    if (isPlainObject(metadata) && metadata.annotations === null) {
+      for (const [workload] of proxied) if (policySelects(policy, workload)) note(workload, `warning: NetworkPolicy ${policy.name} has an empty (null) metadata.annotations: left alone; allow the proxy's ports in it by hand`);
+      continue;
+    }
+    plans.push({ policy, ops: amendOps(policy, additions) });
+  }
+  return { plans, workloadNotes };
+}
+
+function amendOps(policy: ObjectRef, additions: Addition[]): EditOp[] {
+  const ops: EditOp[] = [];
+  const status: PolicyStatus = { v: 1, ports: [], createdAnnotations: false };
+  for (const a of additions) {
+    const existing = entriesOf(rulesOf(policy.value, a.section)[a.rule])!.length;
+    const values = [...a.ports].sort((x, y) => x - y).map((port) => entryLike(a.like, port));
+    ops.push({ op: 'insertItems', path: ['spec', a.section, a.rule, 'ports'], at: 'end', values });
+    status.ports.push({ section: a.section, rule: a.rule, indexes: values.map((_, i) => existing + i) });
+  }
+  const metadata = policy.value.metadata;
+  status.createdAnnotations = !isPlainObject(metadata) || metadata.annotations === undefined;
+  ops.push({ op: 'setPairs', path: ['metadata', 'annotations'], pairs: [[STATUS_ANNOTATION, JSON.stringify(status)]] });
+  return ops;
+}
+
+/** A new entry in the order the matched one writes its keys (`protocol` first or not at all). */
+function entryLike(like: Json, port: number): Json {
+  const keys = Object.keys(like).filter((k) => k === 'port' || k === 'protocol');
+  if (!keys.includes('protocol')) return { port };
+  return keys[0] === 'protocol' ? { protocol: 'TCP', port } : { port, protocol: 'TCP' };
+}
+
+/** The ops that take inject's entries back out of a policy. */
+export function uninjectPolicyOps(ref: ObjectRef): EditOp[] {
+  const status = readStatus<PolicyStatus>(ref.value.metadata);
+  if (!status || !Array.isArray(status.ports)) return [];
+  const ops: EditOp[] = status.ports.map((p) => ({ op: 'removeItems', path: ['spec', p.section, p.rule, 'ports'], indexes: p.indexes }));
+  const annotations = getPath(ref.value, ['metadata', 'annotations']);
+  const othersNow = isPlainObject(annotations) && Object.keys(annotations).some((k) => k !== STATUS_ANNOTATION);
+  if (status.createdAnnotations && !othersNow) ops.push({ op: 'removeKeys', path: ['metadata'], keys: ['annotations'] });
+  else ops.push({ op: 'removeKeys', path: ['metadata', 'annotations'], keys: [STATUS_ANNOTATION] });
+  return ops;
+}
