@@ -130,6 +130,8 @@ export function detectAppPort(container: Json): number | undefined {
 export interface ServiceFacts {
   serviceDnsNames?: string[];
   servicePorts?: ServicePortFacts[];
+  /** App ports the internet reaches, with why (src/network/public.ts). */
+  publicPorts?: Map<number, string>;
 }
 
 /** Ports the sidecars listen on besides the inbound listeners: listeners never take these. */
@@ -153,7 +155,11 @@ export function podContext(
 ): WorkloadContext {
   const main = mainContainer(spec, facts.podMeta);
   const restartPolicy = spec.restartPolicy;
-  const ports = planPorts(spec, facts.servicePorts ?? [], settings, { reserved: sidecarPorts(settings) });
+  const publicPorts = facts.publicPorts ?? new Map<number, string>();
+  const ports = planPorts(spec, facts.servicePorts ?? [], settings, { reserved: sidecarPorts(settings) }).map((p) => {
+    const why = p.l4 === 'TCP' ? publicPorts.get(p.port) : undefined;
+    return why ? { ...p, public: why } : p;
+  });
   const appPort = proxiedPorts(ports)[0]?.port;
   const { serviceDnsNames } = facts;
   return {

@@ -12,7 +12,8 @@ import { lineOf, parseSource, type SourceFile } from '../manifest/source.js';
 import { describe, isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
 import { resolveSettings, type SettingsLayer } from '../settings/resolve.js';
 import type { Settings } from '../settings/types.js';
-import type { Skip, SkipCode } from './skips.js';
+import { SKIP, type Skip, type SkipCode } from './skips.js';
+import { aliasText, sharedEdit } from '../manifest/anchors.js';
 import { annotationLayers, workloadLayers } from '../model/settings.js';
 import type { WorkloadContext } from '../sidecars/types.js';
 import { checkPodSpecShape, planInjection } from './plan.js';
@@ -21,7 +22,10 @@ import { serviceDnsNames } from '../sidecars/mtls/index.js';
 import { proxiedPorts, servicePortsOf, type PortPlan } from '../model/ports.js';
 import { planPolicies, policySelects, uninjectPolicyOps } from '../network/policies.js';
 import { networkPolicyOn } from '../network/generated.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, uninjectWorkloadOps, type WorkloadStatus } from './status.js';
+import { ingressBackends, publicAppPorts, type IngressBackend } from '../network/public.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, uninjectWorkloadOps, withTargetPortSources, type WorkloadStatus } from './status.js';
+
+const SHARED_REASON = 'what inject edits here is shared with another part of the file through this YAML alias or << merge key (an edit would change both): write it out in full to inject';
 
 export interface WorkloadReport {
   file: string;
@@ -147,10 +151,12 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
   const reportOf = new Map<ObjectRef, WorkloadReport>();
   const objectsByFile = new Map(clean.map((source) => [source, objectsIn(source)]));
   const policies: Located[] = [];
+  const backends: IngressBackend[] = [];
   for (const [source, refs] of objectsByFile) {
     for (const ref of refs) {
       if (ref.kind === 'Service') services.push({ source, ref });
       else if (ref.kind === 'NetworkPolicy') policies.push({ source, ref });
+      else if (ref.kind === 'Ingress') backends.push(...ingressBackends(ref));
     }
   }
   const servicesOf = servicesSelecting(services);
@@ -174,13 +180,20 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       const servicePorts = selecting.flatMap((svc) => servicePortsOf(svc.ref.value, svc.ref.name));
       // The input's own policies that govern its pods: amended, never widened by one of ours.
       const governing = policies.filter((p) => policySelects(p.ref, ref)).map((p) => describe(p.ref));
-      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames, servicePorts, policies: governing });
+      const podSpec = (getPath(ref.value, POD_SPEC_PATHS[ref.kind]!) ?? {}) as Record<string, unknown>;
+      const publicPorts = publicAppPorts(podSpec, selecting.map((s) => s.ref), backends);
+      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames, servicePorts, policies: governing, publicPorts });
       const report: WorkloadReport = { file: source.path, line: lineAt(source, ref), object: describe(ref), action: decision.action === 'inject' ? 'injected' : 'skipped', notes: [] };
       reports.push(report);
       reportOf.set(ref, report);
       if (decision.action === 'skip') {
         report.skip = decision.code;
         report.reason = decision.reason;
+        continue;
+      }
+      const shared = sharedEdit(source.docs[ref.docIndex]!, ref.base, decision.ops);
+      if (shared !== undefined) {
+        Object.assign(report, { action: 'skipped', line: lineOf(source, shared), skip: SKIP.sharedAnchor, reason: SHARED_REASON });
         continue;
       }
       report.notes.push(...decision.notes);
@@ -192,7 +205,17 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
     stepDone();
   }
   const { plans, workloadNotes, routed } = planServices(services, workloads, servicesOf, injected);
-  for (const plan of plans) changesByFile.get(plan.service.source)!.ops.push({ ref: plan.service.ref, ops: plan.ops as EditOp[] });
+  for (const { service, ops } of plans) {
+    const doc = service.source.docs[service.ref.docIndex]!;
+    const shared = sharedEdit(doc, service.ref.base, ops);
+    if (shared !== undefined) {
+      const object = describe(service.ref);
+      reports.push({ file: service.source.path, line: lineOf(service.source, shared), object, action: 'skipped', skip: SKIP.sharedAnchor, reason: SHARED_REASON, notes: [] });
+      continue;
+    }
+    const withAliases = withTargetPortSources(ops, (path) => aliasText(service.source.text, doc, [...service.ref.base, ...path]));
+    changesByFile.get(service.source)!.ops.push({ ref: service.ref, ops: withAliases });
+  }
   for (const [ref, notes] of workloadNotes) reportOf.get(ref)?.notes.push(...notes);
   const amended = planPolicies(policies, injected);
   const policySource = new Map(policies.map((p) => [p.ref, p.source]));

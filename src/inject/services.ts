@@ -166,9 +166,14 @@ export function planServices(
     ops.push({ op: 'setPairs', path: ['metadata', 'annotations'], pairs: [[STATUS_ANNOTATION, formatStatus(status)]] });
     const moved = moves.join(', ');
     plans.push({ service, ops, notes: [`targetPort ${moved}`] });
+    // A headless Service has no virtual IP to translate ports: clients dial the pods' IPs on the
+    // port they know (SRV records give the new one). The original port is the app's own, closed
+    // by the pod's NetworkPolicy under strict mTLS.
+    const headless = getPath(service.ref.value, ['spec', 'clusterIP']) === 'None';
     for (const w of selected) {
       routed.add(w.ref);
       note(w.ref, `${name} targetPort ${moved}`);
+      if (headless) note(w.ref, `warning: ${name} is headless (clusterIP: None): its clients dial the pods directly, so they must use the proxy's port (${moved}; SRV records give it), or keep --mtls permissive while they still use the app's`);
     }
   }
   for (const [ref, ctx] of injected) {

@@ -43,6 +43,8 @@ export interface PortPlan extends AppPort {
   notProxied?: string;
   /** How the proxy carries a port whose protocol it cannot detect (the bundled proxy). */
   assumed?: 'http';
+  /** Why the internet reaches it (a LoadBalancer/NodePort Service, externalIPs, an Ingress backend), when it does. */
+  public?: string;
 }
 
 function l4Of(value: unknown): L4Protocol {

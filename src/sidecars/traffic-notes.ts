@@ -1,7 +1,8 @@
 /** Report lines every proxy sidecar gives: where traffic goes, and who may call with mTLS. */
 import { peerIdentities } from './mtls/index.js';
 import type { WorkloadContext } from './types.js';
-import { carriedAs, describePort, isHttpProtocol, proxiedPorts } from '../model/ports.js';
+import { carriedAs, describePort, isHttpProtocol, proxiedPorts, type PortPlan } from '../model/ports.js';
+import { listenerMtls } from '../network/public.js';
 
 /**
  * One line per app port (`:9090 grpc (appProtocol) -> proxy :15007`, `:8125 udp: not proxied`)
@@ -29,7 +30,10 @@ export function mtlsNotes(ctx: WorkloadContext, identity: string): string[] {
   if (mtls === 'off' || proxied.length === 0) return notes;
   const peers = peerIdentities(ctx);
   const who = peers.length > 0 ? `only ${peers.join(', ')}` : `any workload of trust domain ${ctx.settings.trustDomain}`;
-  const terminated = proxied.filter((p) => p.protocol !== 'tls');
+  // Public ports (LoadBalancer, NodePort, externalIPs, Ingress) are never client-certificate-only.
+  const publicMode = (p: PortPlan) => listenerMtls(p, mtls, ctx.settings);
+  const terminated = proxied.filter((p) => p.protocol !== 'tls' && publicMode(p) === mtls);
+  const exposed = proxied.filter((p) => p.protocol !== 'tls' && publicMode(p) !== mtls);
   const passthrough = proxied.filter((p) => p.protocol === 'tls');
   const on = terminated.map((p) => `:${p.listener}`).join(', ');
   if (terminated.length > 0) {
@@ -37,6 +41,13 @@ export function mtlsNotes(ctx: WorkloadContext, identity: string): string[] {
     // proxy's ports, and says so.
     if (mtls === 'strict') notes.push(`mTLS strict on ${on}: ${who} (certificate from the CA); plaintext refused there (the app's own ports stay reachable on the pod IP unless a NetworkPolicy closes them)`);
     else notes.push(`mTLS permissive on ${on}: TLS clients: ${who}; plaintext still accepted (use strict once every client has mTLS)`);
+  }
+  for (const p of exposed) {
+    const how =
+      publicMode(p) === 'edge'
+        ? `an edge listener: no client certificate asked (plaintext${ctx.settings.proxy === 'envoy' ? ', or TLS without one' : ''}), rate limit and access log kept (--public-mtls permissive for mTLS-or-plaintext)`
+        : 'permissive: mTLS or plaintext (--public-mtls)';
+    notes.push(`:${p.listener} is reached from outside the cluster (${p.public}): ${how}; a client certificate-only listener would lock browsers and load balancers out`);
   }
   for (const p of passthrough) notes.push(`:${p.listener} is TLS passthrough to :${p.port}: the app terminates TLS, so mTLS does not vet its clients${mtls === 'strict' ? ' (plaintext refused)' : ''}`);
   // A claim about plaintext holds only for the ports that go through the proxy: say which do not.

@@ -9,6 +9,7 @@ import { carriedAs, proxiedPorts } from '../../model/ports.js';
 import type { Settings } from '../../settings/types.js';
 import { certificateSource, peerIdentities, trustDomainPrefix, upstreamIdentity, type CertificateSource } from '../mtls/index.js';
 import { drainSeconds } from '../hardening.js';
+import { listenerMtls } from '../../network/public.js';
 import { PROXY_JSON_LOG_PORT } from '../logging/proxy-log.js';
 import type { WorkloadContext } from '../types.js';
 
@@ -81,6 +82,9 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
     // http (detect is carried as http: this proxy does not detect), tcp, or tls passthrough.
     const carried = carriedAs(p);
     if (carried !== 'http' && carried !== 'tcp' && carried !== 'tls') throw new Error(`the bundled proxy cannot carry ${carried} (port ${p.port})`);
+    // A public port under strict mTLS: edge asks for no client certificate. The proxy's TLS always
+    // asks for one, so its edge listener is plaintext (mode off: no mtls section).
+    const mode = source && s.mtls !== 'off' ? listenerMtls(p, s.mtls, s) : 'off';
     return {
       ...(i === 0 ? {} : { name: `inbound-${p.port}` }),
       protocol: carried,
@@ -91,8 +95,8 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
       ...(timeouts ? { timeouts } : {}),
       // Opaque bytes cannot be replayed: retries are for HTTP listeners only.
       ...(retry && carried === 'http' ? { retries: retry } : {}),
-      ...(source && s.mtls !== 'off'
-        ? { mtls: { mode: s.mtls, certFile: source.certFile, keyFile: source.keyFile, caFile: source.caFile, allowedPeers: peerIdentities(ctx) } }
+      ...(source && mode !== 'off' && mode !== 'edge'
+        ? { mtls: { mode, certFile: source.certFile, keyFile: source.keyFile, caFile: source.caFile, allowedPeers: peerIdentities(ctx) } }
         : {}),
     };
   });

@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { stringify } from 'yaml';
 import { renderYamlTemplate } from '../../templates.js';
 import { protoDuration } from '../../units.js';
-import type { MtlsMode, Settings, Upstream } from '../../settings/types.js';
+import type { Settings, Upstream } from '../../settings/types.js';
+import { listenerMtls, type ListenerMtls } from '../../network/public.js';
 import { carriedAs, isHttpProtocol, proxiedPorts } from '../../model/ports.js';
 import type { ResolvedProtocol } from '../../model/protocols.js';
 import type { WorkloadContext } from '../types.js';
@@ -60,8 +61,10 @@ export interface TlsData {
 export interface FilterChainData {
   name: string;
   match: { transport_protocol?: 'tls' | 'raw_buffer'; application_protocols?: string[] } | null;
-  /** Terminates mTLS (client certificate required). */
+  /** Terminates TLS, with a client certificate required (unless `optionalClientCert`). */
   mtls: boolean;
+  /** An edge chain: TLS without a client certificate (a public port under strict mTLS). */
+  optionalClientCert?: boolean;
   /** HTTP connection manager; otherwise tcp_proxy. */
   http: boolean;
 }
@@ -106,7 +109,7 @@ export interface EnvoyTemplateData {
 }
 
 export interface InboundMtls {
-  mode: 'permissive' | 'strict';
+  mode: 'permissive' | 'strict' | 'edge';
   /** Plaintext clients are let in too, on a second filter chain. */
   permissive: boolean;
   /** Clients whose certificate matches one of these get in (and only with a certificate from the CA). */
@@ -175,7 +178,12 @@ const GRPC_RETRY_ON = ['cancelled', 'deadline-exceeded', 'resource-exhausted', '
  * chain for the rest. TLS passthrough ports are never terminated: under strict mTLS they only
  * refuse plaintext (the TLS inspector must see a ClientHello).
  */
-export function filterChains(protocol: ResolvedProtocol, mtls: MtlsMode): FilterChainData[] {
+export function filterChains(protocol: ResolvedProtocol, mtls: ListenerMtls): FilterChainData[] {
+  // Edge (a public port under strict mTLS): the permissive chains, with TLS that asks for no client
+  // certificate; a client that shows one is still verified (and named to the app).
+  if (mtls === 'edge') {
+    return filterChains(protocol, 'permissive').map((c) => (c.mtls ? { ...c, name: c.name.replace(/^mtls/, 'edge_tls'), optionalClientCert: true } : c));
+  }
   const http = isHttpProtocol(protocol);
   if (protocol === 'tls') {
     return mtls === 'strict' ? [{ name: 'tls_passthrough', match: { transport_protocol: 'tls' }, mtls: false, http: false }] : [{ name: 'tls_passthrough', match: null, mtls: false, http: false }];
@@ -210,7 +218,8 @@ function inboundListeners(ctx: WorkloadContext, source: CertificateSource | unde
   return proxiedPorts(ctx.ports).map((p, i) => {
     const protocol = carriedAs(p);
     const grpc = protocol === 'grpc';
-    const chains = filterChains(protocol, mtls);
+    const mode = listenerMtls(p, mtls, s);
+    const chains = filterChains(protocol, mode);
     const retry = route.retry && grpc ? { ...route.retry, retryOn: [...new Set([...route.retry.retryOn.split(','), ...GRPC_RETRY_ON])].join(',') } : route.retry;
     const bucket = s.rateLimit ? tokenBucket(s.rateLimit, s.burst ?? s.rateLimit) : null;
     return {
@@ -228,7 +237,7 @@ function inboundListeners(ctx: WorkloadContext, source: CertificateSource | unde
       chains,
       rateLimit: chains.some((c) => c.http) ? bucket : null,
       connectionRateLimit: chains.some((c) => !c.http) ? bucket : null,
-      mtls: mtls === 'off' ? null : { mode: mtls, permissive: mtls === 'permissive', peers: sanMatchers(peerIdentities(ctx), s.trustDomain) },
+      mtls: mode === 'off' ? null : { mode, permissive: mode !== 'strict', peers: sanMatchers(peerIdentities(ctx), s.trustDomain) },
     };
   });
 }
