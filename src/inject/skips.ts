@@ -24,6 +24,8 @@ export const SKIP = {
   logMountTaken: 'log-mount-taken',
   /** A sidecar port is also an app port. */
   portClash: 'port-clash',
+  /** An edit would change a node another part of the file shares through a YAML alias or `<<` merge. */
+  sharedAnchor: 'shared-anchor',
   /** Left out by the caller (the profile's `workloads:` list). */
   notSelected: 'not-selected',
 } as const;

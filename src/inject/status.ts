@@ -91,3 +91,30 @@ export function uninjectWorkloadOps(object: Record<string, unknown>, specPath: P
   else ops.push({ op: 'removeKeys', path: [...metaPath, 'annotations'], keys: status.annotations });
   return ops;
 }
+
+/**
+ * A Service's targetPort written as an alias (`targetPort: *p`) is replaced by the proxy port (its anchor
+ * stays); its status records the alias's text, so uninject puts back `*p` and not the value it stood for.
+ */
+export function withTargetPortSources(ops: EditOp[], aliasOf: (path: Path) => string | undefined): EditOp[] {
+  const aliases = new Map<number, string>();
+  for (const op of ops) {
+    const index = op.path[2];
+    if (op.op !== 'setScalar' || op.path[3] !== 'targetPort' || typeof index !== 'number') continue;
+    const text = aliasOf(op.path);
+    if (text !== undefined) aliases.set(index, text);
+  }
+  if (aliases.size === 0) return ops;
+  return ops.map((op) => {
+    if (op.op !== 'setPairs' || op.path.join('.') !== 'metadata.annotations') return op;
+    return {
+      ...op,
+      pairs: op.pairs.map(([key, value]): [string, unknown] => {
+        if (key !== STATUS_ANNOTATION || typeof value !== 'string') return [key, value];
+        const status = JSON.parse(value) as ServiceStatus;
+        for (const t of status.targetPorts) if (aliases.has(t.index)) t.source = aliases.get(t.index)!;
+        return [key, formatStatus(status)];
+      }),
+    };
+  });
+}

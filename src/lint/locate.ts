@@ -2,7 +2,8 @@
  * From a path inside a parsed value (object keys, list indexes) to a line and column in its text,
  * and from a line of a config embedded in a ConfigMap value to the line of the file around it.
  */
-import { isMap, isScalar, isSeq, Scalar, type Document, type LineCounter, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, Scalar, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isMergeKey } from '../manifest/anchors.js';
 
 export type Path = readonly (string | number)[];
 
@@ -22,12 +23,14 @@ function keyText(key: unknown): string {
  * contents), or a list item itself. A path that leaves the document (a missing field) stops at the
  * deepest part that exists.
  */
-export function offsetAt(root: Node | null | undefined, path: Path): number {
+export function offsetAt(root: Node | null | undefined, path: Path, doc?: Document): number {
   let node: Node | null | undefined = root;
   let keyNode: Node | undefined;
   for (const part of path) {
+    // Through aliases and `<<` merges, to the text the value is written in (where it would be fixed).
+    if (doc && isAlias(node)) node = node.resolve(doc);
     if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(p.key) === String(part));
+      const pair = findPair(node, String(part), doc);
       if (!pair) break;
       keyNode = isScalar(pair.key) ? pair.key : undefined;
       node = pair.value as Node | null;
@@ -41,13 +44,28 @@ export function offsetAt(root: Node | null | undefined, path: Path): number {
   return node?.range?.[0] ?? root?.range?.[0] ?? 0;
 }
 
+/** A map's own pair for a key, else (with the document to resolve aliases) the one a `<<` merges in. */
+function findPair(map: YAMLMap, key: string, doc: Document | undefined): Pair | undefined {
+  const own = map.items.find((p) => !isMergeKey(p.key) && keyText(p.key) === key);
+  if (own || !doc) return own;
+  for (const pair of map.items) {
+    if (!isMergeKey(pair.key)) continue;
+    for (const source of isSeq(pair.value) ? pair.value.items : [pair.value]) {
+      const target = isAlias(source) ? source.resolve(doc) : source;
+      const found = isMap(target) ? findPair(target, key, doc) : undefined;
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 export function lineColAt(lines: LineCounter, offset: number): LineCol {
   const { line, col } = lines.linePos(offset);
   return { line, col };
 }
 
 export function positionIn(doc: Document, lines: LineCounter, path: Path): LineCol {
-  return lineColAt(lines, offsetAt(doc.contents as Node | null, path));
+  return lineColAt(lines, offsetAt(doc.contents as Node | null, path, doc));
 }
 
 /**

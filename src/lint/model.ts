@@ -6,6 +6,7 @@
 import { LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { getPath } from '../manifest/edit-ops.js';
 import { lineOf, type SourceFile } from '../manifest/source.js';
+import { nodeAt } from '../manifest/anchors.js';
 import { describe, isPlainObject, isWorkloadKind, objectsOf, podMetadataPath, POD_SPEC_PATHS, type ObjectRef } from '../manifest/workloads.js';
 import { mainContainer } from '../inject/plan.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, type WorkloadStatus } from '../inject/status.js';
@@ -101,7 +102,7 @@ function lintObject(source: SourceFile, ref: ObjectRef): LintObject {
     source,
     ref,
     label: describe(ref),
-    at: (path) => ({ file: source.path, ...lineColAt(source.lines, offsetAt(doc.contents as Node, [...ref.base, ...path])) }),
+    at: (path) => ({ file: source.path, ...lineColAt(source.lines, offsetAt(doc.contents as Node, [...ref.base, ...path], doc)) }),
     generated: isPlainObject(labels) && labels[MANAGED_BY_LABEL] === MANAGED_BY,
   };
 }
@@ -158,7 +159,7 @@ function configsOf(object: LintObject): EmbeddedConfig[] {
   for (const [key, text] of Object.entries(data)) {
     const kind = configKindOf(key);
     if (!kind || typeof text !== 'string') continue;
-    const node = doc.getIn([...object.ref.base, 'data', key], true) as Node | undefined;
+    const node = nodeAt(doc, [...object.ref.base, 'data', key]);
     const keyAt = object.at(['data', key]);
     const mapper = node ? embeddedMapper(object.source.text, object.source.lines, node) : undefined;
     out.push({ owner: object, key, kind, text, keyAt, map: (at) => (mapper ? { file: object.source.path, ...mapper(at) } : keyAt) });

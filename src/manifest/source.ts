@@ -7,6 +7,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isCollection, isPair, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { UserError } from '../errors.js';
+import { unresolvedAlias } from './anchors.js';
 
 export type SourceFormat = 'yaml' | 'json';
 
@@ -74,6 +75,7 @@ export function parseSource(path: string, text: string): SourceFile {
   if (text.includes('\0')) throw new UserError('binary file, not a manifest', path);
   const lines = new LineCounter();
   const list = parseDocuments(path, text, lines);
+  const hasAliases = text.includes('*');
   for (const doc of list) {
     const error = doc.errors[0];
     if (error) {
@@ -84,6 +86,13 @@ export function parseSource(path: string, text: string): SourceFile {
     }
     const deep = tooDeep(doc.contents);
     if (deep) throw new UserError(TOO_DEEP, path, lines.linePos(deep.range?.[0] ?? 0).line);
+    // The yaml library finds an unknown alias only when the document is converted, and then says where
+    // the document starts: say where the alias is (anchors never reach across `---`).
+    const alias = hasAliases ? unresolvedAlias(doc) : undefined;
+    if (alias) {
+      const text = `alias *${alias.name} has no anchor &${alias.name} before it in this document (anchors do not reach across documents)`;
+      throw new UserError(text, path, lines.linePos(alias.offset).line);
+    }
   }
   if (format === 'json' && list.length > 1) throw new UserError('a JSON file must hold a single JSON value', path);
   return { path, text, format, docs: list, lines };
@@ -92,7 +101,8 @@ export function parseSource(path: string, text: string): SourceFile {
 function parseDocuments(path: string, text: string, lines: LineCounter): Document.Parsed[] {
   try {
     // uniqueKeys: duplicate keys are silently dropped by the API server; better to refuse them here.
-    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    // merge: `<<` keys are merged, as by sigs.k8s.io/yaml, which kubectl and the API server read YAML with.
+    const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
     return Array.isArray(docs) ? docs : [];
   } catch (error) {
     if (error instanceof RangeError) throw new UserError(TOO_DEEP, path);

@@ -7,6 +7,7 @@
  */
 import { isMap, isScalar, isSeq, stringify, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { EditOp, Path } from './edit-ops.js';
+import { nodeAt, reach } from './anchors.js';
 
 export interface TextEdit {
   start: number;
@@ -132,8 +133,9 @@ export class YamlSplicer {
   }
 
   private node(path: Path): Node | undefined {
-    const node = this.doc.getIn([...this.base, ...path], true) as Node | undefined;
-    return node ?? undefined;
+    // Aliases and merge keys resolved, as the API server reads the object (callers have checked with
+    // sharedEdit that what is edited belongs to this object alone).
+    return nodeAt(this.doc, [...this.base, ...path]);
   }
 
   private edit(op: EditOp): TextEdit[] {
@@ -153,8 +155,12 @@ export class YamlSplicer {
         return op.keys.flatMap((key) => this.removeKey(map, key));
       }
       case 'setScalar': {
-        const scalar = this.node(op.path);
-        if (!isScalar(scalar)) throw new Error(`internal error: no scalar at ${op.path.join('.')}`);
+        // `targetPort: *p` is replaced as the alias it is: its anchor, and whatever else reads it, stay.
+        const full = [...this.base, ...op.path];
+        const steps = reach(this.doc, this.doc.contents, full);
+        const target = steps.length === full.length + 1 ? steps[steps.length - 1]! : undefined;
+        const scalar = target?.alias ?? target?.node;
+        if (!isScalar(target?.node) || !scalar) throw new Error(`internal error: no scalar at ${op.path.join('.')}`);
         return [this.replaceScalar(scalar, op.source ?? renderFlow(op.value))];
       }
     }
