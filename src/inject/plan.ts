@@ -12,6 +12,7 @@ import { skip, SKIP, type Skip } from './skips.js';
 import { describePort, planPorts, proxiedPorts, type ServicePortFacts } from '../model/ports.js';
 import { selectedKinds } from '../sidecars/registry.js';
 import { generatedPolicy, networkPolicyOn, openPorts, policyName } from '../network/generated.js';
+import { appAddressOf } from '../network/addresses.js';
 import { ENVOY_METRICS_PORT } from '../sidecars/envoy/config.js';
 import { FLUENT_BIT_HTTP_PORT } from '../sidecars/logging/fluent-bit.js';
 import { FLUENTD_MONITOR_PORT } from '../sidecars/logging/fluentd.js';
@@ -132,6 +133,8 @@ export interface ServiceFacts {
   servicePorts?: ServicePortFacts[];
   /** App ports the internet reaches, with why (src/network/public.ts). */
   publicPorts?: Map<number, string>;
+  /** App ports an IPv6 or dual-stack Service reaches. */
+  ipv6Ports?: Set<number>;
 }
 
 /** Ports the sidecars listen on besides the inbound listeners: listeners never take these. */
@@ -156,10 +159,20 @@ export function podContext(
   const main = mainContainer(spec, facts.podMeta);
   const restartPolicy = spec.restartPolicy;
   const publicPorts = facts.publicPorts ?? new Map<number, string>();
-  const ports = planPorts(spec, facts.servicePorts ?? [], settings, { reserved: sidecarPorts(settings) }).map((p) => {
+  let ports = planPorts(spec, facts.servicePorts ?? [], settings, { reserved: sidecarPorts(settings) }).map((p) => {
     const why = p.l4 === 'TCP' ? publicPorts.get(p.port) : undefined;
-    return why ? { ...p, public: why } : p;
+    const ipv6 = p.l4 === 'TCP' && facts.ipv6Ports?.has(p.port) === true;
+    return { ...p, ...(why ? { public: why } : {}), ...(ipv6 ? { ipv6: true as const } : {}) };
   });
+  // Where the app listens: the setting, or the pod IP when the app takes it from the downward API.
+  const where = appAddressOf(spec, settings.appAddress);
+  if (settings.appAddress === undefined) settings = { ...settings, appAddress: where.address };
+  if (where.address === 'pod-ip' && settings.proxy === 'bundled') {
+    // The bundled proxy's config has no way to name the pod IP (it dials a fixed host): a listener
+    // in front of such an app would break its Service, so its ports are left alone.
+    const why = `not proxied: the app listens on the pod IP (${where.detected ? `$${where.detected} from status.podIP` : 'app-address pod-ip'}) and the bundled proxy dials 127.0.0.1 only; use --proxy envoy`;
+    ports = ports.map(({ listener: _listener, assumed: _assumed, ...p }) => (p.l4 === 'TCP' && p.notProxied === undefined ? { ...p, notProxied: why } : p));
+  }
   const appPort = proxiedPorts(ports)[0]?.port;
   const { serviceDnsNames } = facts;
   return {

@@ -23,6 +23,7 @@ import { proxiedPorts, servicePortsOf, type PortPlan } from '../model/ports.js';
 import { planPolicies, policySelects, uninjectPolicyOps } from '../network/policies.js';
 import { networkPolicyOn } from '../network/generated.js';
 import { ingressBackends, publicAppPorts, type IngressBackend } from '../network/public.js';
+import { ipv6AppPorts } from '../network/addresses.js';
 import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, uninjectWorkloadOps, withTargetPortSources, type WorkloadStatus } from './status.js';
 
 const SHARED_REASON = 'what inject edits here is shared with another part of the file through this YAML alias or << merge key (an edit would change both): write it out in full to inject';
@@ -182,7 +183,8 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       const governing = policies.filter((p) => policySelects(p.ref, ref)).map((p) => describe(p.ref));
       const podSpec = (getPath(ref.value, POD_SPEC_PATHS[ref.kind]!) ?? {}) as Record<string, unknown>;
       const publicPorts = publicAppPorts(podSpec, selecting.map((s) => s.ref), backends);
-      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames, servicePorts, policies: governing, publicPorts });
+      const ipv6Ports = ipv6AppPorts(podSpec, selecting.map((s) => s.ref));
+      const decision = planInjection(ref, settings, { wrapsJson, serviceDnsNames: dnsNames, servicePorts, policies: governing, publicPorts, ipv6Ports });
       const report: WorkloadReport = { file: source.path, line: lineAt(source, ref), object: describe(ref), action: decision.action === 'inject' ? 'injected' : 'skipped', notes: [] };
       reports.push(report);
       reportOf.set(ref, report);

@@ -45,6 +45,8 @@ export interface PortPlan extends AppPort {
   assumed?: 'http';
   /** Why the internet reaches it (a LoadBalancer/NodePort Service, externalIPs, an Ingress backend), when it does. */
   public?: string;
+  /** A Service reaching it is IPv6 or dual-stack: its listener binds :: (IPv4 too). */
+  ipv6?: true;
 }
 
 function l4Of(value: unknown): L4Protocol {

@@ -3,6 +3,7 @@ import { peerIdentities } from './mtls/index.js';
 import type { WorkloadContext } from './types.js';
 import { carriedAs, describePort, isHttpProtocol, proxiedPorts, type PortPlan } from '../model/ports.js';
 import { listenerMtls } from '../network/public.js';
+import { POD_IP_ENV } from '../network/addresses.js';
 
 /**
  * One line per app port (`:9090 grpc (appProtocol) -> proxy :15007`, `:8125 udp: not proxied`)
@@ -15,6 +16,10 @@ export function trafficNotes(ctx: WorkloadContext): string[] {
   if (tcpOnly.length > 0 && (s.retries > 0 || s.timeoutMs !== undefined)) {
     notes.push(`retries and request timeouts apply to HTTP ports only, not to ${tcpOnly.map((p) => `:${p.port} (${p.protocol})`).join(', ')}`);
   }
+  const proxied = proxiedPorts(ctx.ports);
+  if (s.appAddress === 'pod-ip' && proxied.length > 0) notes.push(`the app listens on the pod IP: the proxy dials it there ($${POD_IP_ENV} from status.podIP), not 127.0.0.1`);
+  const ipv6 = proxied.filter((p) => p.ipv6);
+  if (ipv6.length > 0) notes.push(`${ipv6.map((p) => `:${p.listener}`).join(', ')} bind :: (IPv6 and IPv4): an IPv6 or dual-stack Service sends there`);
   for (const u of s.upstreams) {
     const mtls = s.upstreamMtls.some((m) => m.name === u.name) ? ' (mTLS)' : '';
     notes.push(`outbound 127.0.0.1:${u.localPort} -> ${u.host}:${u.port}${mtls}`);

@@ -43,7 +43,7 @@ describe('public Services under --mtls strict (Envoy)', () => {
     const edge = chainsOf(frontend, 15006);
     expect(edge.map((c) => [c.name, requiresCert(c)])).toEqual([['edge_tls', false], ['plaintext', undefined]]);
     // Rate limit and access log are kept on the edge.
-    const hcm = edge[1].filters[0].typed_config;
+    const hcm = edge[1]!.filters[0].typed_config;
     expect(hcm.access_log.length).toBeGreaterThan(0);
     expect(hcm.http_filters.map((f: Json) => f.name)).toContain('envoy.filters.http.local_ratelimit');
     const api = parse(configOf(out, 'api', 'envoy.yaml'));

@@ -71,7 +71,8 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
   const timeouts = s.timeoutMs ? { requestMs: s.timeoutMs } : undefined;
   const retry = retries(s);
   const config: ProxyConfig = {
-    admin: { port: s.adminPort, address: '0.0.0.0' },
+    // The kubelet probes the pod's IP: its IPv6 one in an IPv6 cluster.
+    admin: { port: s.adminPort, address: ctx.ports.some((p) => p.ipv6) ? '::' : '0.0.0.0' },
     // With a log shipper in the pod, a copy of each line goes to its JSON input too.
     accessLog: s.logging === 'none' ? { enabled: true } : { enabled: true, tcp: { host: '127.0.0.1', port: PROXY_JSON_LOG_PORT } },
     // Within the pod's grace period, as for Envoy.
@@ -89,7 +90,8 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
       ...(i === 0 ? {} : { name: `inbound-${p.port}` }),
       protocol: carried,
       port: p.listener,
-      address: '0.0.0.0',
+      // An IPv6 or dual-stack Service sends here: :: takes IPv6 and IPv4 alike.
+      address: p.ipv6 ? '::' : '0.0.0.0',
       target: { host: '127.0.0.1', port: p.port },
       ...(s.rateLimit ? { rateLimit: { rps: s.rateLimit, burst: s.burst ?? s.rateLimit } } : {}),
       ...(timeouts ? { timeouts } : {}),

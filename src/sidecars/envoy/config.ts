@@ -5,6 +5,7 @@ import { renderYamlTemplate } from '../../templates.js';
 import { protoDuration } from '../../units.js';
 import type { Settings, Upstream } from '../../settings/types.js';
 import { listenerMtls, type ListenerMtls } from '../../network/public.js';
+import { POD_IP_HOST } from '../../network/addresses.js';
 import { carriedAs, isHttpProtocol, proxiedPorts } from '../../model/ports.js';
 import type { ResolvedProtocol } from '../../model/protocols.js';
 import type { WorkloadContext } from '../types.js';
@@ -76,7 +77,13 @@ export interface InboundListenerData extends RouteData {
   /** `app` for the first, `app_<appPort>` for the next. */
   cluster: string;
   port: number;
+  /** `0.0.0.0`, or `::` (with IPv4 too: ipv4_compat) when an IPv6 or dual-stack Service reaches it. */
+  address: string;
+  ipv6: boolean;
   appPort: number;
+  /** Where the app listens: 127.0.0.1 (STATIC), or the pod IP (a name the container's command fills in). */
+  appHost: string;
+  appDns: boolean;
   protocol: string;
   /** gRPC: gRPC retry conditions, stats, rate-limit answers and grpc-timeout. */
   grpc: boolean;
@@ -96,6 +103,8 @@ export interface EnvoyTemplateData {
   node: { id: string; cluster: string };
   adminPort: number;
   metricsPort: number;
+  /** The metrics listener's address: `::` when any listener is (the kubelet probes the pod's IPv6 address). */
+  metricsAddress: string;
   maxHeapBytes: number;
   /** The SDS secrets, when the workload has a certificate (inbound mTLS or mTLS to an upstream). */
   tls: TlsData | null;
@@ -228,7 +237,11 @@ function inboundListeners(ctx: WorkloadContext, source: CertificateSource | unde
       name: i === 0 ? 'inbound' : `inbound_${p.port}`,
       cluster: i === 0 ? 'app' : `app_${p.port}`,
       port: p.listener,
+      address: p.ipv6 ? '::' : '0.0.0.0',
+      ipv6: p.ipv6 === true,
       appPort: p.port,
+      appHost: s.appAddress === 'pod-ip' ? POD_IP_HOST : '127.0.0.1',
+      appDns: s.appAddress === 'pod-ip',
       protocol,
       grpc,
       http2Upstream: protocol === 'http2' || grpc,
@@ -251,6 +264,7 @@ export function envoyTemplateData(ctx: WorkloadContext): EnvoyTemplateData {
     node: { id: [ctx.namespace, ctx.name].filter(Boolean).join('.'), cluster: ctx.name },
     adminPort: s.adminPort,
     metricsPort: ENVOY_METRICS_PORT,
+    metricsAddress: inbounds.some((l) => l.ipv6) ? '::' : '0.0.0.0',
     // Leave room under the container memory limit for what the heap monitor does not see.
     maxHeapBytes: Math.floor(ENVOY_MEMORY_LIMIT_BYTES * 0.8),
     tls: source ? tlsData(ctx) : null,
