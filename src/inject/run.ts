@@ -224,7 +224,9 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
   for (const plan of amended.plans) changesByFile.get(policySource.get(plan.policy)!)!.ops.push({ ref: plan.policy, ops: plan.ops });
   for (const [ref, notes] of amended.workloadNotes) reportOf.get(ref)?.notes.push(...notes);
   for (const ref of routed) {
-    const ctx = injected.get(ref)!;
+    const ctx = injected.get(ref);
+    // A Service also routes workloads that were not injected (skipped ones behind it): nothing to say for those.
+    if (!ctx) continue;
     // Said where policies are in use: the input has some, or inject adds them.
     if (policies.length === 0 && !networkPolicyOn(ctx.settings)) continue;
     const moved = proxiedPorts(ctx.ports).map((p) => `${p.port} -> ${p.listener}`).join(', ');

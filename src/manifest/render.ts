@@ -1,9 +1,10 @@
 /**
- * Writing changes back into a file's text: YAML by splicing (see yaml-splice.ts), JSON by editing the
- * value and printing it with the file's own indentation.
+ * Writing changes back into a file's text by splicing: YAML (yaml-splice.ts) and JSON (json-splice.ts), so
+ * that everything outside the edits stays as the user wrote it.
  */
 import { stringify, type Document } from 'yaml';
-import { applyOpsToObject, getPath, type EditOp } from './edit-ops.js';
+import type { EditOp } from './edit-ops.js';
+import { spliceJson } from './json-splice.js';
 import type { SourceFile } from './source.js';
 import { applyTextEdits, detectStyle, lineStartOf, withFinalNewline, YamlSplicer, type BlockStyle, type TextEdit } from './yaml-splice.js';
 import type { ObjectRef } from './workloads.js';
@@ -16,8 +17,6 @@ export interface FileChanges {
   remove: ObjectRef[];
   /** JSON only: replace a List root by its single remaining item (undoing a wrap). */
   unwrap?: boolean;
-  /** JSON only: wrap a single-object root into a List to hold added objects. */
-  wrap?: boolean;
 }
 
 export function noChanges(): FileChanges {
@@ -30,7 +29,12 @@ export function hasChanges(c: FileChanges): boolean {
 
 export function renderChanges(source: SourceFile, changes: FileChanges): string {
   if (!hasChanges(changes)) return source.text;
-  return source.format === 'json' ? renderJson(source, changes) : renderYaml(source, changes);
+  return source.format === 'json' ? renderJsonFile(source, changes) : renderYaml(source, changes);
+}
+
+/** JSON by the same kind of splice as YAML (json-splice.ts); a text without a final newline stays without one. */
+function renderJsonFile(source: SourceFile, changes: FileChanges): string {
+  return spliceJson(source, changes);
 }
 
 function renderYaml(source: SourceFile, changes: FileChanges): string {
@@ -108,19 +112,4 @@ function removeDocuments(source: SourceFile, docIndexes: number[]): TextEdit[] {
     edits.push({ start, end, text: '' });
   }
   return edits;
-}
-
-function renderJson(source: SourceFile, changes: FileChanges): string {
-  let root = JSON.parse(source.text) as Record<string, unknown>;
-  for (const { ref, ops } of changes.ops) applyOpsToObject(getPath(root, ref.base) as Record<string, unknown>, ops as EditOp[]);
-  const removeItems = new Set(changes.remove.filter((r) => r.base.length > 0).map((r) => r.base[1] as number));
-  if (removeItems.size > 0 && Array.isArray(root.items)) root.items = root.items.filter((_, i) => !removeItems.has(i));
-  if (changes.unwrap && Array.isArray(root.items) && root.items.length === 1) root = root.items[0] as Record<string, unknown>;
-  for (const { ref, objects } of [...changes.addBefore].sort((a, b) => Number(b.ref.base[1] ?? 0) - Number(a.ref.base[1] ?? 0))) {
-    if (ref.base.length > 0 && Array.isArray(root.items)) root.items.splice(ref.base[1] as number, 0, ...objects);
-    else root = { apiVersion: 'v1', kind: 'List', items: [...objects, root] };
-  }
-  const indent = /\n([ \t]+)"/.exec(source.text)?.[1] ?? '';
-  const out = indent ? JSON.stringify(root, null, indent) : JSON.stringify(root);
-  return out + (source.text.endsWith('\n') ? '\n' : '');
 }

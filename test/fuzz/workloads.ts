@@ -121,7 +121,7 @@ export function workloadObject(w: WorkloadModel): Record<string, unknown> {
   }
 }
 
-function serviceObject(w: WorkloadModel): Record<string, unknown> | undefined {
+export function serviceObject(w: WorkloadModel): Record<string, unknown> | undefined {
   const port = w.containers[0]!.ports[0];
   if (w.service === 'none' || port === undefined) return undefined;
   return {
@@ -133,7 +133,7 @@ function serviceObject(w: WorkloadModel): Record<string, unknown> | undefined {
 }
 
 /** mulberry32: layout choices from the model's seed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
