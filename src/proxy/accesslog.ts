@@ -22,6 +22,10 @@ export interface AccessEntry {
   requestId: string;
   /** Why the proxy answered itself (rate-limited, connect-failure, ...), or null. */
   error: string | null;
+  /** HTTP/2 clients: "h2" (absent for HTTP/1.1, keeping those lines as they were). */
+  protocol?: string;
+  /** gRPC calls: the grpc-status the client got (null: none, the call was cut). */
+  grpcStatus?: number | null;
 }
 
 /** One line per connection of a tcp/tls listener. */
@@ -65,7 +69,10 @@ export class AccessLog {
       `"path":${str(e.path)},"status":${e.status},"bytesReceived":${e.bytesReceived},` +
       `"bytesSent":${e.bytesSent},"durationMs":${milliseconds(e.durationMs)},` +
       `"upstream":${str(e.upstream)},"attempts":${e.attempts},"requestId":${str(e.requestId)},` +
-      `"error":${e.error === null ? 'null' : str(e.error)}}\n`;
+      `"error":${e.error === null ? 'null' : str(e.error)}` +
+      (e.protocol === undefined ? '' : `,"protocol":${str(e.protocol)}`) +
+      (e.grpcStatus === undefined ? '' : `,"grpcStatus":${e.grpcStatus}`) +
+      '}\n';
     if (!this.scheduled && !this.blocked) {
       this.scheduled = true;
       setImmediate(flushSoon, this);

@@ -39,16 +39,30 @@ export interface TargetConfig {
 }
 
 /**
- * What an inbound listener speaks: `http` (HTTP/1.1), `tcp` (opaque bytes; with mTLS the proxy
- * terminates TLS and forwards plaintext), `tls` (TLS passthrough: bytes forwarded as they are, the
- * app terminates TLS).
+ * What a listener speaks. Clients of `http`, `http2` and `grpc` listeners may use HTTP/1.1, h2c
+ * with prior knowledge or h2 over TLS (ALPN); the protocol says what the app speaks:
+ * - `http`: HTTP/1.1 to the app (h2 clients translated);
+ * - `http2`, `grpc`: HTTP/2 to the app (a pooled session), trailers carried; `grpc` adds gRPC's
+ *   semantics (grpc-status retries, grpc-timeout, local answers as gRPC statuses);
+ * - `tcp`: opaque bytes (with mTLS the proxy terminates TLS and forwards plaintext);
+ * - `tls`: TLS passthrough (bytes forwarded as they are, the app terminates TLS);
+ * - `detect`: the first bytes decide per connection: an HTTP/2 preface is HTTP/2 to the app, an
+ *   HTTP/1 method token HTTP/1.1, anything else (or silence) raw TCP.
  */
-export const LISTENER_PROTOCOLS = ['http', 'tcp', 'tls'] as const;
+export const LISTENER_PROTOCOLS = ['http', 'http2', 'grpc', 'tcp', 'tls', 'detect'] as const;
 export type ListenerProtocol = (typeof LISTENER_PROTOCOLS)[number];
+
+/** Protocols an outbound listener (the app calling an upstream) may speak. */
+export const OUTBOUND_PROTOCOLS = ['http', 'http2', 'grpc', 'tcp'] as const;
 
 /** Listeners that forward opaque bytes (tcp.ts) rather than HTTP requests. */
 export function isStreamProtocol(p: ListenerProtocol): p is 'tcp' | 'tls' {
   return p === 'tcp' || p === 'tls';
+}
+
+/** Listeners whose app speaks HTTP/2 (a pooled HTTP/2 session to the target). */
+export function speaksH2Upstream(p: ListenerProtocol): boolean {
+  return p === 'http2' || p === 'grpc';
 }
 
 export interface InboundListenerConfig {
@@ -145,6 +159,10 @@ export const RETRY_CONDITIONS = [
   'reset',
   'retriable-4xx',
   'timeout',
+  'cancelled',
+  'deadline-exceeded',
+  'resource-exhausted',
+  'unavailable',
 ] as const;
 /**
  * - `5xx`: any 5xx response, plus connect failures, resets and per-try timeouts (as Envoy).
@@ -153,6 +171,9 @@ export const RETRY_CONDITIONS = [
  * - `reset`: the upstream closed or reset the connection before answering.
  * - `retriable-4xx`: 409 Conflict.
  * - `timeout`: the per-try timeout expired.
+ * - `cancelled`, `deadline-exceeded`, `resource-exhausted`, `unavailable`: a gRPC response whose
+ *   grpc-status is CANCELLED (1), DEADLINE_EXCEEDED (4), RESOURCE_EXHAUSTED (8) or UNAVAILABLE
+ *   (14), as long as nothing of it has reached the client (a trailers-only answer).
  */
 export type RetryCondition = (typeof RETRY_CONDITIONS)[number];
 
@@ -204,6 +225,13 @@ export interface LimitsConfig {
   maxBodyBytes?: number;
   /** Largest request body kept in memory so that the request can be retried. */
   retryBufferBytes?: number;
+  /** HTTP/2: streams a client may have open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxConcurrentStreams?: number;
+  /**
+   * HTTP/2: streams a client may reset per second on one connection before the connection is
+   * closed with GOAWAY ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487). Twice this is the burst.
+   */
+  maxResetsPerSecond?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,7 +250,7 @@ export interface ResolvedListenerConfig {
   kind: 'inbound' | 'outbound';
   /** 'inbound', or the outbound listener's name. */
   name: string;
-  /** Outbound listeners: always http. */
+  /** Outbound listeners: http, http2, grpc or tcp. */
   protocol: ListenerProtocol;
   address: string;
   port: number;
@@ -252,6 +280,8 @@ export interface ResolvedLimits {
   maxHeaders: number;
   maxBodyBytes: number | null;
   retryBufferBytes: number;
+  maxConcurrentStreams: number;
+  maxResetsPerSecond: number;
 }
 
 export interface ResolvedProxyConfig {
@@ -287,7 +317,14 @@ export const DEFAULTS: {
     consecutive5xx: 0,
     ejectionMs: 30_000,
   },
-  limits: { maxHeaderBytes: 16_384, maxHeaders: 100, maxBodyBytes: null, retryBufferBytes: 65_536 },
+  limits: {
+    maxHeaderBytes: 16_384,
+    maxHeaders: 100,
+    maxBodyBytes: null,
+    retryBufferBytes: 65_536,
+    maxConcurrentStreams: 100,
+    maxResetsPerSecond: 100,
+  },
   drainTimeoutMs: 15_000,
   inboundAddress: '0.0.0.0',
   outboundAddress: '127.0.0.1',
@@ -558,6 +595,7 @@ function checkInbound(c: Checker, v: unknown, limits: ResolvedLimits, p = 'inbou
   if (protocol !== undefined && isStreamProtocol(protocol) && o.retries !== undefined) {
     c.fail(join(p, 'retries'), `does not apply to a ${protocol} listener (opaque bytes cannot be replayed; retries are for HTTP)`);
   }
+  if (protocol === 'detect') c.fail(join(p, 'protocol'), 'detect is not supported by this version; declare http, http2, grpc, tcp or tls');
   const common = checkCommon(c, o, p, limits);
   const address = o.address === undefined ? DEFAULTS.inboundAddress : c.ip(o.address, join(p, 'address'));
   const mtls = o.mtls === undefined ? null : checkMtls(c, o.mtls, join(p, 'mtls'));
@@ -566,7 +604,7 @@ function checkInbound(c: Checker, v: unknown, limits: ResolvedLimits, p = 'inbou
 }
 
 function checkOutbound(c: Checker, v: unknown, p: string, limits: ResolvedLimits): ResolvedListenerConfig | undefined {
-  const o = c.object(v, p, [...COMMON_KEYS, 'name', 'hostRewrite', 'tls'], ['name', 'port', 'target']);
+  const o = c.object(v, p, [...COMMON_KEYS, 'name', 'hostRewrite', 'tls', 'protocol'], ['name', 'port', 'target']);
   if (!o) return undefined;
   let name: string | undefined;
   if (o.name !== undefined) {
@@ -577,12 +615,17 @@ function checkOutbound(c: Checker, v: unknown, p: string, limits: ResolvedLimits
   const address = o.address === undefined ? DEFAULTS.outboundAddress : c.ip(o.address, join(p, 'address'));
   const hostRewrite = o.hostRewrite === undefined ? undefined : c.string(o.hostRewrite, join(p, 'hostRewrite'), HOST_PATTERN, 'a host[:port]');
   const tls = o.tls === undefined ? null : checkOriginationTls(c, o.tls, join(p, 'tls'), common.target);
-  if (name === undefined || common.port === undefined || common.target === undefined || address === undefined) return undefined;
+  const protocol = o.protocol === undefined ? 'http' : c.oneOf(o.protocol, join(p, 'protocol'), OUTBOUND_PROTOCOLS);
+  if (protocol === 'tcp' && o.tls !== undefined) c.fail(join(p, 'tls'), 'TLS origination is for HTTP upstreams; a tcp upstream gets the bytes as the app sends them');
+  if (protocol === 'tcp' && o.retries !== undefined) {
+    c.fail(join(p, 'retries'), 'does not apply to a tcp listener (opaque bytes cannot be replayed; retries are for HTTP)');
+  }
+  if (name === undefined || protocol === undefined || common.port === undefined || common.target === undefined || address === undefined) return undefined;
   const target = common.target;
   return {
     kind: 'outbound',
     name,
-    protocol: 'http',
+    protocol,
     address,
     ...common,
     port: common.port,
@@ -603,7 +646,7 @@ function checkLimits(c: Checker, v: unknown): ResolvedLimits {
   const out: ResolvedLimits = { ...DEFAULTS.limits };
   if (v === undefined) return out;
   const p = 'limits';
-  const o = c.object(v, p, ['maxHeaderBytes', 'maxHeaders', 'maxBodyBytes', 'retryBufferBytes']);
+  const o = c.object(v, p, ['maxHeaderBytes', 'maxHeaders', 'maxBodyBytes', 'retryBufferBytes', 'maxConcurrentStreams', 'maxResetsPerSecond']);
   if (!o) return out;
   if (o.maxHeaderBytes !== undefined) {
     out.maxHeaderBytes = c.integer(o.maxHeaderBytes, join(p, 'maxHeaderBytes'), 1024, 1_048_576) ?? out.maxHeaderBytes;
@@ -612,6 +655,12 @@ function checkLimits(c: Checker, v: unknown): ResolvedLimits {
   if (o.maxBodyBytes !== undefined) out.maxBodyBytes = c.integer(o.maxBodyBytes, join(p, 'maxBodyBytes'), 0, Number.MAX_SAFE_INTEGER) ?? null;
   if (o.retryBufferBytes !== undefined) {
     out.retryBufferBytes = c.integer(o.retryBufferBytes, join(p, 'retryBufferBytes'), 0, 16_777_216) ?? out.retryBufferBytes;
+  }
+  if (o.maxConcurrentStreams !== undefined) {
+    out.maxConcurrentStreams = c.integer(o.maxConcurrentStreams, join(p, 'maxConcurrentStreams'), 1, 10_000) ?? out.maxConcurrentStreams;
+  }
+  if (o.maxResetsPerSecond !== undefined) {
+    out.maxResetsPerSecond = c.integer(o.maxResetsPerSecond, join(p, 'maxResetsPerSecond'), 1, 100_000) ?? out.maxResetsPerSecond;
   }
   return out;
 }

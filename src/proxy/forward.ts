@@ -24,7 +24,7 @@ import { Admission, ADMISSION_REASON } from './breaker.js';
 import type { ResolvedListenerConfig } from './config.js';
 import { responseHeaders, scanRequestHeaders, type RequestHead } from './headers.js';
 import type { ListenerMetrics } from './metrics.js';
-import type { CallSink, UpstreamCall } from './pool.js';
+import type { Call, CallSink } from './pool.js';
 import type { TokenBucket } from './ratelimit.js';
 import { Failure, FAILURE_NAME, isIdempotent, type RetryBudget, type RetryPolicy } from './retry.js';
 import type { Upstream } from './upstream.js';
@@ -117,7 +117,7 @@ class Exchange implements RequestHead, CallSink {
   body: Buffer | null = null;
 
   /** The attempt in progress, if any. */
-  call: UpstreamCall | null = null;
+  call: Call | null = null;
   /** The one pending timer: attempt timeout, request deadline or retry back-off. */
   timer: NodeJS.Timeout | null = null;
   /** Waiting for response headers (client-side idle timeouts do not apply then). */
@@ -242,7 +242,7 @@ class Exchange implements RequestHead, CallSink {
   // ------------------------------------------------------------------------------------------
 
   /** Response headers arrived: retry, or start forwarding. */
-  onResponse(call: UpstreamCall, status: number, rawHeaders: string[]): void {
+  onResponse(call: Call, status: number, rawHeaders: string[]): void {
     this.disarm();
     this.awaitingUpstream = false;
     const now = performance.now();
@@ -279,7 +279,7 @@ class Exchange implements RequestHead, CallSink {
     return true;
   }
 
-  onResponseData(call: UpstreamCall, chunk: Buffer): boolean {
+  onResponseData(call: Call, chunk: Buffer): boolean {
     if (this.pendingStatus !== 0 && !this.flushHead()) return false;
     this.bytesSent += chunk.length;
     const res = this.res;
@@ -319,7 +319,7 @@ class Exchange implements RequestHead, CallSink {
   }
 
   /** The attempt failed without a response. */
-  onFailure(call: UpstreamCall, failure: Failure): void {
+  onFailure(call: Call, failure: Failure): void {
     this.disarm();
     this.awaitingUpstream = false;
     this.endAttempt();

@@ -15,6 +15,7 @@ import tls, { type TLSSocket } from 'node:tls';
 import type { ListenerProtocol, MtlsMode, ResolvedListenerConfig } from './config.js';
 import type { InboundRequest, InboundResponse } from './forward.js';
 import { H1Server, type H1Settings } from './h1server.js';
+import { H2_PREFACE, H2Server, type H2Settings, type StreamHandler } from './h2server.js';
 import { serverContextOptions, type TlsMaterial } from './tls.js';
 
 /** Which HTTP server the listeners use. */
@@ -23,6 +24,8 @@ export const SERVER_IMPLEMENTATION: 'lean' | 'node' = 'lean';
 export interface FrontendHooks {
   onRequest(req: InboundRequest, res: InboundResponse): void;
   onUpgrade(req: InboundRequest, socket: Duplex, head: Buffer): void;
+  /** An HTTP/2 request (h2c with prior knowledge, or h2 over TLS). */
+  onStream: StreamHandler;
   /** A TLS client finished its handshake: destroy the socket to refuse the peer. */
   checkPeer(socket: TLSSocket): void;
   /** A connection idle for idleMs during a request: destroy it unless it is legitimately waiting. */
@@ -68,27 +71,39 @@ export function tlsOptions(config: ResolvedListenerConfig, material: TlsMaterial
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Our HTTP/1.1 server and node's HTTP/2 one behind one port: plaintext connections that open with
+ * the HTTP/2 preface (h2c, prior knowledge) and TLS connections that negotiated ALPN `h2` go to
+ * HTTP/2, the rest to HTTP/1.1.
+ */
 class LeanFrontend implements Frontend {
   readonly mode: MtlsMode;
-  readonly protocol: ListenerProtocol = 'http';
+  readonly protocol: ListenerProtocol;
   readonly maxHeaderBytes: number;
   private readonly server: H1Server;
+  private readonly h2: H2Server;
   private readonly tls: tls.Server | null = null;
+  private headersMs: number;
 
   constructor(config: ResolvedListenerConfig, material: TlsMaterial | null, hooks: FrontendHooks) {
     this.mode = config.mtls?.mode ?? 'off';
+    this.protocol = config.protocol;
     this.maxHeaderBytes = config.limits.maxHeaderBytes;
+    this.headersMs = config.timeouts.headersMs;
     this.server = new H1Server(leanSettings(config), {
       onRequest: hooks.onRequest,
       onUpgrade: hooks.onUpgrade,
       onConnect: refuseConnect,
       onIdle: hooks.onIdle,
     });
+    this.h2 = new H2Server(h2Settings(config), hooks.onStream);
     if (this.mode !== 'off') {
-      const server = tls.createServer(tlsOptions(config, material));
+      const server = tls.createServer({ ...tlsOptions(config, material), ALPNProtocols: ['h2', 'http/1.1'] });
       server.on('secureConnection', (socket: TLSSocket) => {
         hooks.checkPeer(socket);
-        if (!socket.destroyed) this.server.handle(socket);
+        if (socket.destroyed) return;
+        if (socket.alpnProtocol === 'h2') this.h2.handle(socket);
+        else this.server.handle(socket);
       });
       // Failed handshakes: node destroys the socket when nobody listens, except on the handshake
       // timeout of a socket handed in with emit('connection'): a client that sends one byte and
@@ -98,8 +113,26 @@ class LeanFrontend implements Frontend {
     }
   }
 
+  /** Plaintext: the first bytes tell HTTP/2 (the preface) from HTTP/1.1. */
   plain(socket: Socket): void {
-    this.server.handle(socket);
+    // Silent past headersMs: the 408 the HTTP/1.1 server would give.
+    const timer = setTimeout(() => socket.end(SILENT_CLIENT_TIMEOUT, 'latin1', () => socket.destroy()), this.headersMs);
+    const onClose = () => clearTimeout(timer);
+    socket.once('close', onClose);
+    socket.on('error', noop);
+    socket.once('data', (chunk: Buffer) => {
+      clearTimeout(timer);
+      socket.removeListener('close', onClose);
+      socket.removeListener('error', noop);
+      socket.pause();
+      socket.unshift(chunk);
+      // node's HTTP/2 session takes the unshifted bytes itself; resuming would deliver them twice.
+      if (startsWithPreface(chunk)) this.h2.handle(socket);
+      else {
+        this.server.handle(socket);
+        socket.resume();
+      }
+    });
   }
 
   secure(socket: Socket): void {
@@ -107,7 +140,9 @@ class LeanFrontend implements Frontend {
   }
 
   update(config: ResolvedListenerConfig): void {
+    this.headersMs = config.timeouts.headersMs;
     this.server.update(leanSettings(config));
+    this.h2.update(h2Settings(config));
   }
 
   useCertificates(material: TlsMaterial): void {
@@ -116,16 +151,43 @@ class LeanFrontend implements Frontend {
 
   retire(idleGraceMs?: number): void {
     this.server.retire(idleGraceMs ?? null);
+    this.h2.retire();
   }
 
   closeIdleConnections(): void {
     this.server.closeIdleConnections();
+    this.h2.closeIdleConnections();
   }
 
   close(): void {
     this.server.close();
+    this.h2.close();
   }
 }
+
+/**
+ * Whether a connection's first bytes are the HTTP/2 preface. A first read shorter than 4 bytes
+ * cannot be told from an HTTP/1.1 method ("P" of POST) and goes to HTTP/1.1.
+ */
+export function startsWithPreface(chunk: Buffer): boolean {
+  const n = Math.min(chunk.length, H2_PREFACE.length);
+  return n >= 4 && chunk.compare(H2_PREFACE, 0, n, 0, n) === 0;
+}
+
+function h2Settings(config: ResolvedListenerConfig): H2Settings {
+  const { timeouts, limits } = config;
+  return {
+    maxConcurrentStreams: limits.maxConcurrentStreams,
+    maxHeaderBytes: limits.maxHeaderBytes,
+    maxHeaders: limits.maxHeaders,
+    maxResetsPerSecond: limits.maxResetsPerSecond,
+    idleTimeoutMs: timeouts.idleMs,
+  };
+}
+
+const SILENT_CLIENT_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n';
+
+function noop(): void {}
 
 function leanSettings(config: ResolvedListenerConfig): H1Settings {
   const { timeouts, limits } = config;

@@ -20,6 +20,7 @@ import type { AccessLog } from './accesslog.js';
 import { isStreamProtocol, type MtlsMode, type ResolvedListenerConfig } from './config.js';
 import { handleRequest, kExchange, type InboundRequest, type InboundResponse, type ListenerState, type Route } from './forward.js';
 import { createFrontend, type Frontend, type FrontendHooks } from './frontend.js';
+import { handleStream } from './h2forward.js';
 import type { EventLog } from './log.js';
 import type { ListenerMetrics, Metrics } from './metrics.js';
 import { TokenBucket } from './ratelimit.js';
@@ -69,6 +70,7 @@ export class Listener implements ListenerState, TcpHost {
   private readonly hooks: FrontendHooks = {
     onRequest: (req: InboundRequest, res: InboundResponse) => handleRequest(this, req, res),
     onUpgrade: (req: InboundRequest, socket: Duplex, head: Buffer) => handleUpgrade(this, req, socket, head),
+    onStream: (stream, headers, endStream, rawHeaders) => handleStream(this, stream, headers, endStream, rawHeaders),
     checkPeer: (socket: TLSSocket) => this.checkPeer(socket),
     onIdle: onIdleTimeout,
   };
@@ -226,7 +228,7 @@ export class Listener implements ListenerState, TcpHost {
       metrics.activeConnections--;
     });
     const fe = this.frontend;
-    if (fe.protocol !== 'http' && !this.admitConnection(socket)) return;
+    if (isStreamProtocol(fe.protocol) && !this.admitConnection(socket)) return;
     if (fe.mode === 'off') fe.plain(socket);
     else if (fe.mode === 'strict') fe.secure(socket);
     else this.sniff(socket, fe);
@@ -254,7 +256,7 @@ export class Listener implements ListenerState, TcpHost {
   /** Permissive mode: read the first chunk, then hand the socket to the TLS or the plain server. */
   private sniff(socket: Socket, fe: Frontend): void {
     // A silent client of a tcp/tls listener may be waiting for a server-first greeting: plaintext.
-    const serverFirst = fe.protocol !== 'http';
+    const serverFirst = isStreamProtocol(fe.protocol);
     const onTimeout = () => {
       if (!serverFirst) return socket.destroy();
       socket.removeListener('error', onError);

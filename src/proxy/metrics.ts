@@ -18,6 +18,8 @@ export class RouteMetrics {
   readonly buckets = new Float64Array(DURATION_BUCKETS.length + 1);
   durationSum = 0;
   retries = 0;
+  /** gRPC calls by the grpc-status the client got (index = code, 0-16). */
+  readonly grpcCodes = new Float64Array(17);
   readonly overflow = new Map<string, number>();
   /** Reads the circuit state (0 closed, 1 open, 2 half-open); null once the upstream is retired. */
   circuitState: (() => number) | null = null;
@@ -32,6 +34,10 @@ export class RouteMetrics {
     let i = 0;
     while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
     this.buckets[i]!++;
+  }
+
+  observeGrpc(code: number): void {
+    if (code >= 0 && code < 17) this.grpcCodes[code]!++;
   }
 
   countOverflow(reason: string): void {
@@ -94,6 +100,13 @@ export class Metrics {
     for (const r of routes) {
       r.codes.forEach((n, code) => {
         if (n > 0) out.push(`${PREFIX}requests_total{${r.labels},code="${code}"} ${n}`);
+      });
+    }
+
+    family('grpc_responses_total', 'counter', 'gRPC calls answered, by listener, upstream and grpc-status.');
+    for (const r of routes) {
+      r.grpcCodes.forEach((n, code) => {
+        if (n > 0) out.push(`${PREFIX}grpc_responses_total{${r.labels},grpc_status="${code}"} ${n}`);
       });
     }
 

@@ -14,21 +14,49 @@ import tls, { type ConnectionOptions } from 'node:tls';
 import { ParseError, ResponseParser, type ResponseHandler } from './h1parser.js';
 import { Failure } from './retry.js';
 
+/** One request to an upstream, as forward.ts drives it: HTTP/1.1 here, HTTP/2 in h2pool.ts. */
+export interface Call {
+  /** Sent on a connection that had served requests before (a reset may be the keep-alive race). */
+  readonly reused: boolean;
+  /** Streams part of the request body; false means wait for onRequestDrain. */
+  write(chunk: Buffer): boolean;
+  /** Ends a streamed request body. */
+  end(): void;
+  pause(): void;
+  resume(): void;
+  /** Gives up: no more events, and the connection or stream (its state unknown) is closed. */
+  abort(): void;
+  /** No more events; the rest of the response is dropped. */
+  discard(): void;
+}
+
+/** What Upstream needs of a pool, whichever protocol it speaks to the target. */
+export interface CallPool {
+  readonly connections: number;
+  readonly options: { maxConnections: number };
+  request(sink: CallSink, method: string, path: string, headers: string[], body: Buffer | null, chunked: boolean): Call;
+  /** Idle connections close now, busy ones after their requests. */
+  retire(): void;
+  destroy(): void;
+}
+
 export interface CallSink {
-  onResponse(call: UpstreamCall, status: number, rawHeaders: string[]): void;
+  onResponse(call: Call, status: number, rawHeaders: string[]): void;
   /**
    * A piece of the response body. It may lie in the shared read buffer, valid only during the call:
    * the sink returns true when it still holds a reference to it afterwards (a socket write that
    * had to queue), and the pool then leaves that buffer to it and reads into a new one.
    */
-  onResponseData(call: UpstreamCall, chunk: Buffer): boolean;
-  onResponseEnd(call: UpstreamCall): void;
+  onResponseData(call: Call, chunk: Buffer): boolean;
+  /** HTTP/2 upstreams: the response's trailers, just before onResponseEnd. */
+  onResponseTrailers?(call: Call, rawTrailers: string[]): void;
+  onResponseEnd(call: Call): void;
   /** No (complete) response head: the connection failed, was reset, or answered garbage. */
-  onFailure(call: UpstreamCall, failure: Failure): void;
+  onFailure(call: Call, failure: Failure): void;
   /** The connection broke in the middle of the response body. */
-  onResponseAborted(call: UpstreamCall): void;
+  onResponseAborted(call: Call): void;
   /** The request body may be written again after write() returned false. */
-  onRequestDrain(call: UpstreamCall): void;
+  onRequestDrain(call: Call): void;
 }
 
 export interface PoolOptions {
@@ -63,7 +91,7 @@ const sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
  */
 let bodyScratch = Buffer.allocUnsafe(READ_BUFFER_SIZE);
 
-export class UpstreamCall {
+export class UpstreamCall implements Call {
   /** The connection had served requests before (a reset may be the keep-alive race). */
   reused = false;
   conn: Connection | null = null;
@@ -274,7 +302,7 @@ export class Connection implements ResponseHandler {
   }
 }
 
-export class Pool {
+export class Pool implements CallPool {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
   private readonly waiting: UpstreamCall[] = [];

@@ -14,6 +14,14 @@ export enum Failure {
 
 export const FAILURE_NAME = ['', 'connect-failure', 'reset', 'timeout', 'invalid-response'] as const;
 
+/** retryOn names for gRPC statuses, and their codes. */
+const GRPC_CONDITIONS = [
+  ['cancelled', 1],
+  ['deadline-exceeded', 4],
+  ['resource-exhausted', 8],
+  ['unavailable', 14],
+] as const;
+
 /** Methods that may be replayed without the client asking for it (RFC 9110 idempotent methods). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -34,6 +42,8 @@ export class RetryPolicy {
   private readonly onConnect: boolean;
   private readonly onReset: boolean;
   private readonly onTimeout: boolean;
+  /** gRPC statuses to retry (trailers-only answers). */
+  private readonly grpcCodes: ReadonlySet<number>;
 
   constructor(readonly config: ResolvedRetries) {
     const on = new Set(config.retryOn);
@@ -45,6 +55,11 @@ export class RetryPolicy {
     this.onConnect = this.on5xx || on.has('connect-failure');
     this.onReset = this.on5xx || on.has('reset');
     this.onTimeout = this.on5xx || this.onGateway || on.has('timeout');
+    this.grpcCodes = new Set(GRPC_CONDITIONS.filter(([name]) => on.has(name)).map(([, code]) => code));
+  }
+
+  retriableGrpc(code: number): boolean {
+    return this.grpcCodes.has(code);
   }
 
   retriableStatus(status: number): boolean {

@@ -10,10 +10,11 @@ import http from 'node:http';
 import https from 'node:https';
 import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
 import { CircuitBreaker } from './breaker.js';
-import type { ResolvedListenerConfig } from './config.js';
+import { speaksH2Upstream, type ResolvedListenerConfig } from './config.js';
+import { H2Pool } from './h2pool.js';
 import type { EventLog } from './log.js';
 import type { Metrics, RouteMetrics } from './metrics.js';
-import { Pool, type CallSink, type UpstreamCall } from './pool.js';
+import { Pool, type Call, type CallPool, type CallSink } from './pool.js';
 import { CertificateSource, expectSans, MIN_TLS_VERSION, type TlsMaterial } from './tls.js';
 import type { WatchOptions } from './watch.js';
 
@@ -35,7 +36,7 @@ export class Upstream {
   readonly id: string;
   readonly breaker: CircuitBreaker;
   readonly metrics: RouteMetrics;
-  private pool: Pool;
+  private pool: CallPool;
   /** node's http(s).request: Upgrade requests use node's client, which handles the 101 handoff. */
   private readonly upgradeRequestFn: typeof http.request;
 
@@ -65,6 +66,7 @@ export class Upstream {
   canServe(next: ResolvedListenerConfig): boolean {
     return (
       next.name === this.config.name &&
+      speaksH2Upstream(next.protocol) === speaksH2Upstream(this.config.protocol) &&
       next.target.host === this.config.target.host &&
       next.target.port === this.config.target.port &&
       JSON.stringify(next.tls) === JSON.stringify(this.config.tls) &&
@@ -82,7 +84,7 @@ export class Upstream {
    * Sends one request. `body` is the whole body (null: streamed later with call.write/end,
    * chunked when `chunked`).
    */
-  request(sink: CallSink, method: string, path: string, headers: string[], body: Buffer | null, chunked: boolean): UpstreamCall {
+  request(sink: CallSink, method: string, path: string, headers: string[], body: Buffer | null, chunked: boolean): Call {
     return this.pool.request(sink, method, path, headers, body, chunked);
   }
 
@@ -117,15 +119,17 @@ export class Upstream {
     this.pool.destroy();
   }
 
-  private createPool(material: TlsMaterial | null): Pool {
-    return new Pool({
+  /** HTTP/2 sessions for apps that speak it (http2, grpc), else HTTP/1.1 keep-alive connections. */
+  private createPool(material: TlsMaterial | null): CallPool {
+    const options = {
       host: this.config.target.host,
       port: this.config.target.port,
       tls: material ? (this.tlsOptions(material) as ConnectionOptions) : null,
       maxConnections: this.config.circuitBreaker.maxConnections,
       idleMs: Math.min(this.config.timeouts.idleMs, MAX_POOL_IDLE_MS),
       maxHeaderBytes: this.config.limits.maxHeaderBytes,
-    });
+    };
+    return speaksH2Upstream(this.config.protocol) ? new H2Pool(options) : new Pool(options);
   }
 
   private tlsOptions(material: TlsMaterial | null): https.AgentOptions {

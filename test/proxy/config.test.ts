@@ -184,10 +184,10 @@ describe('config validation', () => {
     expect(resolveConfig(httpRetries).listeners[0]!.retries.attempts).toBe(2);
     const unknown = { ...doc, inbound: [{ ...doc.inbound[0], protocol: 'udp' }] };
     expect(validateSchema(unknown)).toBe(false);
-    expect(() => resolveConfig(unknown)).toThrow(/inbound\[0\]\.protocol: must be one of "http", "tcp", "tls"/);
+    expect(() => resolveConfig(unknown)).toThrow(/inbound\[0\]\.protocol: must be one of "http", "http2", "grpc", "tcp", "tls", "detect"/);
   });
 
-  it('takes one inbound listener per app port, named; no HTTP/2 or gRPC listeners in this version', () => {
+  it('takes one inbound listener per app port, named, with HTTP/2 and gRPC ones; refuses detect', () => {
     const target = { host: '127.0.0.1', port: 8080 };
     const several = { admin: { port: 15000 }, inbound: [{ port: 15006, target }, { name: 'inbound-9090', protocol: 'http', port: 15007, target: { ...target, port: 9090 } }] };
     expect(validateSchema(several)).toBe(true);
@@ -197,9 +197,24 @@ describe('config validation', () => {
     ]);
     const unnamed = { ...several, inbound: [several.inbound[0], { port: 15007, target }] };
     expect(() => resolveConfig(unnamed)).toThrow(/inbound\[1\]\.name: .*required|inbound\[1\]: .*name/);
-    const grpc = { ...several, inbound: [{ ...several.inbound[0], protocol: 'grpc' }] };
-    expect(validateSchema(grpc)).toBe(false);
-    expect(() => resolveConfig(grpc)).toThrow(/inbound\[0\]\.protocol: must be one of "http", "tcp", "tls"/);
+    const grpc = { ...several, inbound: [{ ...several.inbound[0], protocol: 'grpc', retries: { attempts: 3, retryOn: ['unavailable', 'resource-exhausted'] } }, { ...several.inbound[1], protocol: 'http2' }] };
+    expect(validateSchema(grpc)).toBe(true);
+    expect(resolveConfig(grpc).listeners.map((l) => [l.protocol, l.retries.retryOn])).toEqual([
+      ['grpc', ['unavailable', 'resource-exhausted']],
+      ['http2', ['connect-failure', 'reset', 'gateway-error']],
+    ]);
+    // detect is in the schema (the format's future), refused by this runtime, with the reason.
+    const detect = { ...several, inbound: [{ ...several.inbound[0], protocol: 'detect' }] };
+    expect(() => resolveConfig(detect)).toThrow(/inbound\[0\]\.protocol: detect is not supported by this version/);
+    const outboundGrpc = { admin: { port: 15000 }, outbound: [{ name: 'pay', protocol: 'grpc', port: 15001, target }, { name: 'db', protocol: 'tcp', port: 15002, target }] };
+    expect(validateSchema(outboundGrpc)).toBe(true);
+    expect(resolveConfig(outboundGrpc).listeners.map((l) => l.protocol)).toEqual(['grpc', 'tcp']);
+    const tcpRetries = { ...outboundGrpc, outbound: [{ ...outboundGrpc.outbound[1], retries: { attempts: 2 } }] };
+    expect(validateSchema(tcpRetries)).toBe(false);
+    expect(() => resolveConfig(tcpRetries)).toThrow(/outbound\[0\]\.retries: does not apply to a tcp listener/);
+    const limits = { ...several, limits: { maxConcurrentStreams: 0 } };
+    expect(validateSchema(limits)).toBe(false);
+    expect(() => resolveConfig(limits)).toThrow(/limits\.maxConcurrentStreams/);
     const samePort = { ...several, inbound: [several.inbound[0], { ...several.inbound[1], port: 15006 }] };
     expect(() => resolveConfig(samePort)).toThrow(/inbound\[1\]\.port: port 15006 is already used by inbound\[0\]\.port/);
     expect(() => resolveConfig({ ...several, inbound: [] })).toThrow(/inbound: must have at least 1/);

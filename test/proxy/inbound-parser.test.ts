@@ -63,7 +63,6 @@ describe('inbound parser: malformed requests', () => {
     ['a target with a space', `GET /a b HTTP/1.1\r\n${H}\r\n`],
     ['a target with a control character', `GET /a\x7f HTTP/1.1\r\n${H}\r\n`],
     ['an unsupported version', `GET / HTTP/1.2\r\n${H}\r\n`],
-    ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'],
     ['HTTP/0.9', 'GET /\r\n\r\n'],
     ['obs-fold', `GET / HTTP/1.1\r\n${H}X: a\r\n b\r\n\r\n`],
     ['bare LF line endings', 'GET / HTTP/1.1\nHost: x\n\n'],
