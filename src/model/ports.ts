@@ -129,8 +129,9 @@ interface ProxyAbilities {
 
 const PROXY_ABILITIES: Record<Exclude<ProxyKind, 'none'>, ProxyAbilities> = {
   envoy: { carries: () => true, detects: true },
-  // HTTP/1.1, raw TCP and TLS passthrough (HTTP/2 and gRPC not yet).
-  bundled: { carries: (p) => p === 'http' || p === 'tcp' || p === 'tls' || p === 'detect', detects: false },
+  // Everything but per-connection detection (it takes detect ports as HTTP, which also serves
+  // h2c and h2 clients, and says so).
+  bundled: { carries: (p) => p !== 'skip', detects: false },
 };
 
 /** Listener ports start at proxy-port and skip these (besides every port the pod declares). */
@@ -180,7 +181,7 @@ export function planPorts(spec: Json, services: readonly ServicePortFacts[], set
     if (abilities === null) return { ...plan, notProxied: 'no proxy (--proxy none)' };
     if (settings.appPort !== undefined && settings.appPort !== port.port) return { ...plan, notProxied: `not proxied (--app-port ${settings.appPort})` };
     if (!abilities.carries(decision.protocol)) {
-      return { ...plan, notProxied: `not proxied: the ${settings.proxy} proxy does not speak ${decision.protocol} yet (HTTP/1.1, TCP and TLS passthrough only; use --proxy envoy)` };
+      return { ...plan, notProxied: `not proxied: the ${settings.proxy} proxy does not speak ${decision.protocol} yet (use --proxy envoy)` };
     }
     const listener = nextListener();
     return !abilities.detects && decision.protocol === 'detect' ? { ...plan, listener, assumed: 'http' } : { ...plan, listener };

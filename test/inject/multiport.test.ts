@@ -140,7 +140,7 @@ describe.each(MODES)('shop, --mtls %s', (mode, layer) => {
   });
 });
 
-describe('shop, --proxy bundled (HTTP/1.1, TCP and TLS passthrough; no HTTP/2 or gRPC yet)', () => {
+describe('shop, --proxy bundled (HTTP/1.1, HTTP/2, gRPC, TCP and TLS passthrough)', () => {
   const source = load(SHOP);
   const layer = flags(['proxy', 'bundled']);
   const result = inject(source, layer);
@@ -155,16 +155,17 @@ describe('shop, --proxy bundled (HTTP/1.1, TCP and TLS passthrough; no HTTP/2 or
     expect(catalog.notes.slice(0, 4)).toEqual([
       ':8080 http (port name) -> proxy :15006',
       ':8125 udp: not proxied',
-      ':9090 grpc (appProtocol): not proxied: the bundled proxy does not speak grpc yet (HTTP/1.1, TCP and TLS passthrough only; use --proxy envoy)',
-      ':9100 http (assumed: the bundled proxy does not detect; set --port-protocol) -> proxy :15007',
+      ':9090 grpc (appProtocol) -> proxy :15007',
+      ':9100 http (assumed: the bundled proxy does not detect; set --port-protocol) -> proxy :15008',
     ]);
     expect(proxyConfig('catalog').inbound.map((l: Json) => [l.name ?? 'inbound', l.protocol, l.port, l.target.port])).toEqual([
       ['inbound', 'http', 15006, 8080],
-      ['inbound-9100', 'http', 15007, 9100],
+      ['inbound-9090', 'grpc', 15007, 9090],
+      ['inbound-9100', 'http', 15008, 9100],
     ]);
     const services = objectsOfText(out) as Json[];
-    // 9090 (gRPC) is not proxied: its Service port stays as it was.
-    expect(services.find((o) => o.kind === 'Service' && o.metadata.name === 'catalog')!.spec.ports.map((p: Json) => p.targetPort)).toEqual([15006, 'grpc', 15007]);
+    // gRPC goes through a grpc listener (HTTP/2 to the app), with gRPC's retry statuses.
+    expect(services.find((o) => o.kind === 'Service' && o.metadata.name === 'catalog')!.spec.ports.map((p: Json) => p.targetPort)).toEqual([15006, 15007, 15008]);
     // Redis and the TLS gateway go through TCP listeners; their Services are re-pointed.
     expect(proxyConfig('redis').inbound).toMatchObject({ protocol: 'tcp', port: 15006, target: { port: 6379 } });
     expect(proxyConfig('gateway').inbound).toMatchObject({ protocol: 'tls', port: 15006, target: { port: 8443 } });
@@ -173,17 +174,18 @@ describe('shop, --proxy bundled (HTTP/1.1, TCP and TLS passthrough; no HTTP/2 or
     for (const name of ['redis', 'mysql', 'gateway']) expect(proxyConfig(name).inbound.retries ?? proxyConfig(name).inbound[0]?.retries, name).toBeUndefined();
   });
 
-  it('is valid and reversible, and lint names the one TCP port that bypasses the proxy', async () => {
+  it('is valid and reversible, lint-clean, and strict mTLS covers every proxied port', async () => {
     expect(schemaIssues(out)).toEqual([]);
-    const findings = await lint([parseSource('shop.injected.yaml', out)], emptyConfig(), layer);
-    expect(findings.map((f) => [f.rule, f.severity, f.object])).toEqual([['port-bypass', 'warning', 'Deployment/shop/catalog']]);
-    expect(findings[0]!.message).toMatch(/^port 9090 \(grpc\) of container catalog bypasses the proxy/);
-    // Under strict mTLS the same port takes plaintext: an error.
-    const strictLayer = flags(['proxy', 'bundled'], ['mtls', 'strict'], ['mtls-issuer', 'mesh-ca']);
+    expect(await lint([parseSource('shop.injected.yaml', out)], emptyConfig(), layer)).toEqual([]);
+    const strictLayer = flags(['proxy', 'bundled'], ['mtls', 'strict'], ['mtls-issuer', 'mesh-ca'], ['retries', '2']);
     const strict = inject(source, strictLayer).files[0]!.text;
-    const strictFindings = await lint([parseSource('shop.injected.yaml', strict)], emptyConfig(), strictLayer);
-    expect(strictFindings.map((f) => [f.rule, f.severity])).toEqual([['port-bypass', 'error']]);
-    expect(strictFindings[0]!.message).toContain('despite --mtls strict');
+    expect(await lint([parseSource('shop.injected.yaml', strict)], emptyConfig(), strictLayer)).toEqual([]);
+    const cm = objectsOfText(strict).find((o) => o.kind === 'ConfigMap' && (o.metadata as Json).name === 'catalog-sidecarctl') as Json;
+    const listeners = JSON.parse(cm.data['proxy.json']).inbound as Json[];
+    expect(listeners.map((l) => [l.protocol, l.mtls?.mode])).toEqual([['http', 'strict'], ['grpc', 'strict'], ['http', 'strict']]);
+    // gRPC ports retry on gRPC's statuses as well (as Envoy's do).
+    expect(listeners[1]!.retries.retryOn).toEqual(expect.arrayContaining(['unavailable', 'resource-exhausted', 'cancelled', 'deadline-exceeded']));
+    expect(listeners[0]!.retries.retryOn).not.toContain('unavailable');
     expect(uninject(parseSource('shop.yaml', out)).files[0]!.text).toBe(source.text);
   });
 });

@@ -52,11 +52,15 @@ describe('planPorts', () => {
     expect(one.find((p) => p.port === 8080)?.notProxied).toBe('not proxied (--app-port 9090)');
   });
 
-  it('the bundled proxy carries HTTP/1.1, TCP and TLS, says so for the rest; undeclared ports are assumed HTTP', () => {
+  it('the bundled proxy carries HTTP/1.1, HTTP/2, gRPC, TCP and TLS; undeclared ports are assumed HTTP', () => {
     const plans = planPorts(spec, service, settingsOf(['proxy', 'bundled'], ['port-protocol', '8080=tcp']), { reserved: [] });
-    expect(plans.find((p) => p.port === 9090)?.notProxied).toMatch(/^not proxied: the bundled proxy does not speak grpc yet/);
-    expect(plans.find((p) => p.port === 8080)).toMatchObject({ protocol: 'tcp', listener: 15008 });
-    expect(plans.find((p) => p.port === 9100)).toMatchObject({ assumed: 'http', listener: 15009 });
+    expect(plans.filter((p) => p.listener !== undefined).map((p) => [p.port, p.protocol, p.listener])).toEqual([
+      [8080, 'tcp', 15008],
+      [9090, 'grpc', 15009],
+      [9100, 'detect', 15010],
+      [15006, 'detect', 15011],
+    ]);
+    expect(plans.find((p) => p.port === 9100)).toMatchObject({ assumed: 'http' });
     expect(describePort(plans.find((p) => p.port === 9100)!)).toContain('assumed');
   });
 

@@ -54,14 +54,14 @@ function envoyHttpTargets(config: Json): [Path, number][] {
   return out;
 }
 
-/** The bundled proxy: its inbound listeners that speak HTTP (protocol http, the default). */
+/** The bundled proxy: its inbound listeners that speak HTTP (http, the default, http2 and grpc). */
 function proxyHttpTargets(config: Json): [Path, number][] {
   const inbound = config.inbound;
   const listeners = Array.isArray(inbound) ? inbound : inbound === undefined ? [] : [inbound];
   return listeners.flatMap((l, i): [Path, number][] => {
     const port = obj(obj(l).target).port;
     const protocol = obj(l).protocol ?? 'http';
-    return typeof port === 'number' && protocol === 'http' ? [[Array.isArray(inbound) ? ['inbound', i] : ['inbound'], port]] : [];
+    return typeof port === 'number' && (protocol === 'http' || protocol === 'http2' || protocol === 'grpc') ? [[Array.isArray(inbound) ? ['inbound', i] : ['inbound'], port]] : [];
   });
 }
 

@@ -16,8 +16,8 @@ import type { WorkloadContext } from '../types.js';
 export const PROXY_CONFIG_FILE = 'proxy.json';
 
 /**
- * Envoy's retry_on names (the settings' vocabulary) as the proxy's conditions. `refused-stream` is
- * an HTTP/2 condition: the proxy speaks HTTP/1.1 upstream, so it never happens and is dropped.
+ * Envoy's retry_on names (the settings' vocabulary) as the proxy's conditions. `refused-stream`
+ * needs no condition: the proxy always sends a stream the app refused unprocessed once more.
  */
 const RETRY_ON: Record<string, RetryCondition | null> = {
   '5xx': '5xx',
@@ -27,7 +27,18 @@ const RETRY_ON: Record<string, RetryCondition | null> = {
   'retriable-4xx': 'retriable-4xx',
   'refused-stream': null,
   'per-try-timeout': 'timeout',
+  cancelled: 'cancelled',
+  'deadline-exceeded': 'deadline-exceeded',
+  'resource-exhausted': 'resource-exhausted',
+  unavailable: 'unavailable',
 };
+
+/** gRPC ports also retry on the gRPC statuses Envoy retries there (its GRPC_RETRY_ON). */
+const GRPC_RETRY_ON: RetryCondition[] = ['cancelled', 'deadline-exceeded', 'resource-exhausted', 'unavailable'];
+
+function grpcRetries(retry: RetriesConfig): RetriesConfig {
+  return { ...retry, retryOn: [...new Set([...(retry.retryOn ?? []), ...GRPC_RETRY_ON])] };
+}
 
 export function retryConditions(retryOn: string[]): RetryCondition[] {
   const out = new Set<RetryCondition>();
@@ -80,9 +91,9 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
   };
   // One listener per proxied app port (the model only gives this proxy ports it can carry).
   const inbounds = proxiedPorts(ctx.ports).map((p, i): InboundListenerConfig => {
-    // http (detect is carried as http: this proxy does not detect), tcp, or tls passthrough.
+    // http, http2, grpc, tcp or tls passthrough (detect is carried as http: this proxy does not detect).
     const carried = carriedAs(p);
-    if (carried !== 'http' && carried !== 'tcp' && carried !== 'tls') throw new Error(`the bundled proxy cannot carry ${carried} (port ${p.port})`);
+    if (carried === 'detect' || carried === 'skip') throw new Error(`the bundled proxy cannot carry ${carried} (port ${p.port})`);
     // A public port under strict mTLS: edge asks for no client certificate. The proxy's TLS always
     // asks for one, so its edge listener is plaintext (mode off: no mtls section).
     const mode = source && s.mtls !== 'off' ? listenerMtls(p, s.mtls, s) : 'off';
@@ -96,7 +107,7 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
       ...(s.rateLimit ? { rateLimit: { rps: s.rateLimit, burst: s.burst ?? s.rateLimit } } : {}),
       ...(timeouts ? { timeouts } : {}),
       // Opaque bytes cannot be replayed: retries are for HTTP listeners only.
-      ...(retry && carried === 'http' ? { retries: retry } : {}),
+      ...(retry && carried !== 'tcp' && carried !== 'tls' ? { retries: carried === 'grpc' ? grpcRetries(retry) : retry } : {}),
       ...(source && mode !== 'off' && mode !== 'edge'
         ? { mtls: { mode, certFile: source.certFile, keyFile: source.keyFile, caFile: source.caFile, allowedPeers: peerIdentities(ctx) } }
         : {}),
