@@ -24,7 +24,8 @@ import { planPolicies, policySelects, uninjectPolicyOps } from '../network/polic
 import { networkPolicyOn } from '../network/generated.js';
 import { ingressBackends, publicAppPorts, type IngressBackend } from '../network/public.js';
 import { ipv6AppPorts } from '../network/addresses.js';
-import { MANAGED_BY, MANAGED_BY_LABEL, readStatus, uninjectWorkloadOps, withTargetPortSources, type WorkloadStatus } from './status.js';
+import { recordedLayer, settingsToRecord, upperLayer, withRecordedSettings } from './recorded.js';
+import { MANAGED_BY, MANAGED_BY_LABEL, STATUS_ANNOTATION, readStatus, uninjectWorkloadOps, withTargetPortSources, type WorkloadStatus } from './status.js';
 
 const SHARED_REASON = 'what inject edits here is shared with another part of the file through this YAML alias or << merge key (an edit would change both): write it out in full to inject';
 
@@ -91,7 +92,8 @@ function isGenerated(ref: ObjectRef): boolean {
 }
 
 /** Take every injection in a file back out; returns the changes and what was undone. */
-function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: WorkloadReport[] } {
+function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: WorkloadReport[]; recorded: Map<string, SettingsLayer> } {
+  const recorded = new Map<string, SettingsLayer>();
   const changes = noChanges();
   const reports: WorkloadReport[] = [];
   const objects = objectsIn(source);
@@ -116,6 +118,8 @@ function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: W
     const metaPath = podMetadataPath(ref.kind);
     const status = readStatus<WorkloadStatus>(getPath(ref.value, metaPath));
     if (!status) continue;
+    const layer = recordedLayer(status, { file: source.path, line: lineAt(source, ref, [...metaPath, 'annotations', STATUS_ANNOTATION]) });
+    if (layer.length > 0) recorded.set(describe(ref), layer);
     changes.ops.push({ ref, ops: uninjectWorkloadOps(ref.value, POD_SPEC_PATHS[ref.kind]!, metaPath, status) });
     const ours = status.objects.flatMap((o) => generated.get(key(ref.namespace, o.kind, o.name)) ?? []);
     // In input order: the splicer removes documents front to back.
@@ -123,20 +127,23 @@ function uninjectChanges(source: SourceFile): { changes: FileChanges; reports: W
     if (status.wrapped) changes.unwrap = true;
     reports.push({ file: source.path, line: lineAt(source, ref), object: describe(ref), action: 'uninjected', notes: [] });
   }
-  return { changes, reports };
+  return { changes, reports, recorded };
 }
 
 export function runInjection(sources: SourceFile[], options: RunOptions): RunResult {
   // 1. Back to the un-injected text of every file.
   const clean: SourceFile[] = [];
+  const recordedByFile = new Map<SourceFile, Map<string, SettingsLayer>>();
   const reports: WorkloadReport[] = [];
   const passes = options.mode === 'inject' ? 3 : 1;
   let steps = 0;
   const stepDone = () => options.progress?.(++steps, sources.length * passes);
   for (const source of sources) {
-    const { changes, reports: undone } = uninjectChanges(source);
+    const { changes, reports: undone, recorded } = uninjectChanges(source);
     const text = renderChanges(source, changes);
-    clean.push(text === source.text ? source : parseSource(source.path, text));
+    const cleaned = text === source.text ? source : parseSource(source.path, text);
+    clean.push(cleaned);
+    recordedByFile.set(cleaned, recorded);
     if (options.mode === 'uninject') reports.push(...undone);
     stepDone();
   }
@@ -172,7 +179,10 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
         reports.push({ file: source.path, line: lineAt(source, ref), object: describe(ref), action: 'skipped', skip: callerSkip.code, reason: callerSkip.reason, notes: [] });
         continue;
       }
-      const settings = workloadSettings(source, ref, options);
+      // The settings the workload was injected with last time (its status, now undone), under the flags given now.
+      const recorded = recordedByFile.get(source)?.get(describe(ref)) ?? [];
+      const { lower, upper } = settingsLayersOf(source, ref, options, recorded);
+      const settings = resolveSettings([...lower, upper]);
       const wrapsJson = source.format === 'json' && ref.base.length === 0;
       // The names clients may verify this workload's certificate by: its Services in the input.
       const selecting = servicesOf(ref);
@@ -201,7 +211,7 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       report.notes.push(...decision.notes);
       if (decision.context.settings.proxy !== 'none') report.ports = decision.context.ports;
       injected.set(ref, decision.context);
-      changes.ops.push({ ref, ops: decision.ops });
+      changes.ops.push({ ref, ops: withRecordedSettings(decision.ops, settingsToRecord(lower, upper)) });
       changes.addBefore.push({ ref, objects: options.decorate ? options.decorate(decision.objects, ref) : decision.objects });
     }
     stepDone();
@@ -242,8 +252,17 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
   return { files, reports };
 }
 
-/** One workload's settings: profile < workload annotations < pod template annotations < flags. */
+/** One workload's settings: profile < workload annotations < pod template annotations < recorded in its status < flags. */
 export function workloadSettings(source: SourceFile, ref: ObjectRef, layers: Pick<RunOptions, 'profile' | 'flags'>): Settings {
+  const metaPath = podMetadataPath(ref.kind);
+  const status = readStatus<WorkloadStatus>(getPath(ref.value, metaPath));
+  const recorded = recordedLayer(status, { file: source.path, line: lineAt(source, ref, [...metaPath, 'annotations', STATUS_ANNOTATION]) });
+  const { lower, upper } = settingsLayersOf(source, ref, layers, recorded);
+  return resolveSettings([...lower, upper]);
+}
+
+/** The layers below the flags (profile, annotations), and above: the recorded settings with the flags given now over them. */
+function settingsLayersOf(source: SourceFile, ref: ObjectRef, layers: Pick<RunOptions, 'profile' | 'flags'>, recorded: SettingsLayer): { lower: SettingsLayer[]; upper: SettingsLayer } {
   const annotations = annotationLayers(ref.value, ref.kind, (path) => ({ file: source.path, line: lineAt(source, ref, path) }));
-  return resolveSettings(workloadLayers(layers.profile, annotations, layers.flags));
+  return { lower: workloadLayers(layers.profile, annotations, []).slice(0, -1), upper: upperLayer(recorded, layers.flags) };
 }

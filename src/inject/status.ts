@@ -27,6 +27,11 @@ export interface WorkloadStatus {
   objects: { kind: string; name: string }[];
   /** JSON input of a single object that inject wrapped into a List to add its objects. */
   wrapped?: boolean;
+  /**
+   * The settings that made this injection beyond the defaults, profile and annotations (flags, as given),
+   * so that a re-run without them re-creates it (src/inject/recorded.ts). Absent in older records.
+   */
+  settings?: Record<string, string | number | boolean | (string | number | boolean)[]>;
 }
 
 export interface ServiceStatus {

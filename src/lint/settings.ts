@@ -1,6 +1,6 @@
 /**
  * A workload's effective sidecarctl settings (profile < workload annotations < pod template
- * annotations, as inject layers them, without flags), and where each one was set, so a rule can
+ * annotations < the settings its injection recorded, as inject layers them, without flags), and where each one was set, so a rule can
  * point at the annotation or profile line to change. A bad value or combination is not an abort
  * here: it comes back as the error, for a rule to report at its line.
  */
@@ -8,6 +8,10 @@ import { UserError } from '../errors.js';
 import { resolveSettings, type SettingsLayer } from '../settings/resolve.js';
 import { annotationLayers, workloadLayers } from '../model/settings.js';
 import type { Settings } from '../settings/types.js';
+import { getPath } from '../manifest/edit-ops.js';
+import { podMetadataPath } from '../manifest/workloads.js';
+import { readStatus, STATUS_ANNOTATION, type WorkloadStatus } from '../inject/status.js';
+import { recordedLayer } from '../inject/recorded.js';
 import type { Path } from './locate.js';
 import type { Position } from './types.js';
 
@@ -31,7 +35,12 @@ export function settingsOf(subject: SettingsSubject, profile: SettingsLayer): Wo
     for (const { metaPath, layer } of annotations) {
       for (const raw of layer) origins.set(raw.key, subject.at([...metaPath, 'annotations', `sidecarctl.io/${raw.key}`]));
     }
-    const settings = resolveSettings(workloadLayers(profile, annotations, []));
+    // Settings an injection recorded in its status (it was made with flags) count as inject counts them.
+    const metaPath = podMetadataPath(subject.kind);
+    const statusPath = [...metaPath, 'annotations', STATUS_ANNOTATION];
+    const recorded = recordedLayer(readStatus<WorkloadStatus>(getPath(subject.value, metaPath)), { file: subject.file, line: subject.at(statusPath).line });
+    for (const raw of recorded) origins.set(raw.key, subject.at(statusPath));
+    const settings = resolveSettings(workloadLayers(profile, annotations, recorded));
     return { ok: true, settings, origin: (key) => origins.get(key) };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;

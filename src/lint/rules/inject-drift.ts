@@ -1,6 +1,6 @@
 /**
- * Injected files are what `sidecarctl inject --check` expects: re-injecting them (with the profile and
- * annotations, no flags) changes nothing. Files without an injected workload are not judged.
+ * Injected files are what `sidecarctl inject --check` expects: re-injecting them (with the profile,
+ * annotations and the settings each injection recorded in its status, no flags) changes nothing. Files without an injected workload are not judged.
  */
 import { UserError } from '../../errors.js';
 import { runInjection } from '../../inject/run.js';
@@ -18,7 +18,7 @@ export function firstDifferentLine(a: string, b: string): number {
 export const injectDrift: Rule = {
   id: 'inject-drift',
   severity: 'error',
-  summary: 'an injected file is what `sidecarctl inject` would write now (with the profile and annotations; no flags)',
+  summary: 'an injected file is what `sidecarctl inject` would write now (with the profile, annotations and the settings the injection recorded)',
   check(model) {
     const injected = new Set(model.workloads.filter((w) => w.status).map((w) => w.source));
     if (injected.size === 0) return [];
@@ -40,7 +40,7 @@ export const injectDrift: Rule = {
       const subject = model.workloads.find((w) => w.source === file.source && w.status && w.at([]).line <= line);
       out.push({
         at: { file: file.source.path, line, col: 1 },
-        message: `sidecarctl inject would change this file from here: it was edited by hand, the profile, annotations or templates changed, or it was injected with flags (keep settings in .sidecarctl.yaml or sidecarctl.io/* annotations so a re-run reproduces them); run sidecarctl inject -i ${file.source.path}`,
+        message: `sidecarctl inject would change this file from here: it was edited by hand, the profile, annotations or templates changed, or sidecarctl changed since it was injected; run sidecarctl inject -i ${file.source.path}`,
         ...(subject ? { subject } : {}),
       });
     }
