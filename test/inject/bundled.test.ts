@@ -9,7 +9,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
+import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
 import { parse } from 'yaml';
 import { PROXY_JSON_LOG_PORT } from '../../src/sidecars/logging/proxy-log.js';
 import { NODE_FLAGS, NODE_IMAGE } from '../../src/sidecars/bundled/container.js';
@@ -19,6 +22,7 @@ import { inject, load, objectsOfText, podContainers, ROOT, schemaIssues, uninjec
 import { parseSource } from '../../src/manifest/source.js';
 import { request, startBackend, unusedPort, waitFor, type Backend } from '../proxy/helpers/harness.js';
 import { createPki, type Pki } from '../proxy/helpers/pki.js';
+import { client, startGrpcApp, unary, type GrpcApp } from '../proxy/helpers/grpc.js';
 
 const WEB = join(ROOT, 'fixtures', 'web.yaml');
 type Obj = Record<string, unknown>;
@@ -45,7 +49,17 @@ async function runInjectedProxy(
     { key: 'admin-port', value: String(ports.admin), flag: '--admin-port' },
     ...extra,
   ];
-  const source = load(WEB);
+  return runPod(load(WEB), flags, ports, pki, patchProxyConfig);
+}
+
+/** Injects `source` and runs its bundled proxy container from the ConfigMap's own files. */
+async function runPod(
+  source: ReturnType<typeof load>,
+  flags: SettingsLayer,
+  ports: { inbound: number; admin: number },
+  pki?: Pki,
+  patchProxyConfig: (text: string) => string = (t) => t,
+): Promise<{ pod: RunningPod; out: string }> {
   const out = inject(source, flags).files[0]!.text;
   const objects = objectsOfText(out);
   const configMap = objects.find((o) => o.kind === 'ConfigMap')!;
@@ -205,5 +219,160 @@ describe('the two ways to run the bundled proxy agree', () => {
     const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
     expect(entrypoint.slice(1, -1)).toEqual(NODE_FLAGS);
     expect(dockerfile).toContain(`FROM ${NODE_IMAGE}`);
+  });
+});
+
+describe('one pod, every protocol: HTTP/1.1, h2c, gRPC and a database port, run for real', () => {
+  let http1: Backend;
+  let grpcApp: GrpcApp;
+  let db: net.Server;
+  let dbPort = 0;
+  let pki: Pki;
+  beforeAll(async () => {
+    http1 = await startBackend((req, res) => res.end(`http ${req.url}`));
+    grpcApp = await startGrpcApp();
+    // A server-first database: greets before the client speaks, then answers PING.
+    db = net.createServer((s) => {
+      s.write('+READY\r\n');
+      s.on('data', (c) => s.write(c.toString().includes('PING') ? '+PONG\r\n' : '-ERR\r\n'));
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => db.listen(0, '127.0.0.1', r));
+    dbPort = (db.address() as net.AddressInfo).port;
+    pki = await createPki();
+  });
+  afterAll(async () => {
+    await http1.close();
+    await grpcApp.close();
+    db.close();
+  });
+
+  /** A Deployment whose app listens on the three real servers' ports, declared as a user would. */
+  function manifest(): ReturnType<typeof load> {
+    const text = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: mixed
+  namespace: shop
+spec:
+  selector:
+    matchLabels: { app: mixed }
+  template:
+    metadata:
+      labels: { app: mixed }
+    spec:
+      containers:
+        - name: app
+          image: example/mixed:1.0.0
+          ports:
+            - { name: http, containerPort: ${http1.port} }
+            - { name: grpc, containerPort: ${grpcApp.port} }
+            - { name: tcp-db, containerPort: ${dbPort} }
+`;
+    return parseSource('mixed.yaml', text);
+  }
+
+  async function runMixed(extra: SettingsLayer, withPki: boolean) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const ports = { inbound: base, admin: await unusedPort() };
+    const flags: SettingsLayer = [
+      { key: 'proxy', value: 'bundled', flag: '--proxy' },
+      { key: 'proxy-port', value: String(base), flag: '--proxy-port' },
+      { key: 'admin-port', value: String(ports.admin), flag: '--admin-port' },
+      ...extra,
+    ];
+    const { pod, out } = await runPod(manifest(), flags, ports, withPki ? pki : undefined);
+    const cm = objectsOfText(out).find((o) => o.kind === 'ConfigMap')! as { data: Record<string, string> };
+    const listeners = JSON.parse(cm.data['proxy.json']!).inbound as { protocol: string; port: number; target: { port: number } }[];
+    const portOf = (target: number) => listeners.find((l) => l.target.port === target)!.port;
+    return { pod, out, listeners, portOf };
+  }
+
+  function dbExchange(connect: () => net.Socket, speakFirst = false): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const s = connect();
+      if (speakFirst) s.write('PING\r\n');
+      let got = '';
+      s.on('data', (c: Buffer) => {
+        got += c.toString();
+        if (got === '+READY\r\n') s.write('PING\r\n');
+        if (got.endsWith('+PONG\r\n')) {
+          s.end();
+          resolve(got);
+        }
+      });
+      s.on('error', reject);
+      s.on('close', () => reject(new Error(`closed after ${JSON.stringify(got)}`)));
+    });
+  }
+
+  it('plaintext: each port gets the listener of its protocol, and each protocol gets through', async () => {
+    const { pod, out, listeners, portOf } = await runMixed([], false);
+    try {
+      expect(schemaIssues(out)).toEqual([]);
+      expect([http1.port, grpcApp.port, dbPort].map((port) => listeners.find((l) => l.target.port === port)?.protocol)).toEqual(['http', 'grpc', 'tcp']);
+      // HTTP/1.1 and h2c on the http port.
+      expect((await request(`http://127.0.0.1:${portOf(http1.port)}/one`)).body).toBe('http /one');
+      const session = http2.connect(`http://127.0.0.1:${portOf(http1.port)}`);
+      const h2c = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':path': '/two' });
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => resolve(body));
+        req.on('error', reject);
+      });
+      session.close();
+      expect(h2c).toBe('http /two');
+      // gRPC on the grpc port.
+      const echo = client(portOf(grpcApp.port));
+      expect((await unary(echo, 'hi')).reply?.toString()).toBe('hi');
+      echo.close();
+      // The database through its tcp listener.
+      expect(await dbExchange(() => net.connect(portOf(dbPort), '127.0.0.1'))).toBe('+READY\r\n+PONG\r\n');
+      const lines = await waitFor(() => (pod.stdout.length >= 4 ? pod.stdout.map((l) => JSON.parse(l) as Obj) : undefined));
+      expect(lines.map((l) => l.protocol ?? 'h1').sort()).toEqual(['h1', 'h2', 'h2', 'tcp']);
+    } finally {
+      expect(await pod.stop()).toBe(0);
+    }
+  });
+
+  it('--mtls strict: every port takes the allowed peer over mTLS and refuses plaintext', async () => {
+    const { pod, out, portOf } = await runMixed(
+      [
+        { key: 'mtls', value: 'strict', flag: '--mtls' },
+        { key: 'mtls-secret', value: 'mixed-certs', flag: '--mtls-secret' },
+        { key: 'allow-peer', value: 'frontend', flag: '--allow-peer' },
+      ],
+      true,
+    );
+    try {
+      expect(schemaIssues(out)).toEqual([]);
+      const tlsOptions = { ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key, servername: 'localhost' };
+      // h2 over TLS (ALPN) on the http port.
+      const session = http2.connect(`https://127.0.0.1:${portOf(http1.port)}`, tlsOptions);
+      const h2 = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':path': '/secure' });
+        let body = '';
+        req.on('data', (c: Buffer) => (body += c.toString()));
+        req.on('end', () => resolve(body));
+        req.on('error', reject);
+      });
+      session.close();
+      expect(h2).toBe('http /secure');
+      const creds = grpc.credentials.createSsl(Buffer.from(pki.ca.cert), Buffer.from(pki.client.key), Buffer.from(pki.client.cert));
+      const echo = client(portOf(grpcApp.port), creds, { 'grpc.ssl_target_name_override': 'localhost' });
+      expect((await unary(echo, 'secure')).reply?.toString()).toBe('secure');
+      echo.close();
+      expect(await dbExchange(() => tls.connect({ ...tlsOptions, port: portOf(dbPort), host: '127.0.0.1' }))).toBe('+READY\r\n+PONG\r\n');
+      // Plaintext on each port is refused: HTTP/1.1, h2c, gRPC and raw TCP.
+      await expect(request(`http://127.0.0.1:${portOf(http1.port)}/plain`)).rejects.toThrow();
+      const plain = client(portOf(grpcApp.port));
+      expect((await unary(plain, 'x', { deadline: Date.now() + 3000 })).error?.code).toBe(grpc.status.UNAVAILABLE);
+      plain.close();
+      // (A client that waits for the greeting would wait out the TLS handshake timeout instead.)
+      await expect(dbExchange(() => net.connect(portOf(dbPort), '127.0.0.1'), true)).rejects.toThrow(/closed after ""/);
+    } finally {
+      expect(await pod.stop()).toBe(0);
+    }
   });
 });
