@@ -63,7 +63,7 @@ function program(): Command {
     .command('lint')
     .description('lint manifests and the sidecar configs inside them (for pre-commit and CI)')
     .argument('[paths...]', 'files or directories (default: the current directory); - reads stdin')
-    .option('--format <format>', 'text, json or sarif (SARIF 2.1.0 for code scanning)', 'text')
+    .option('--format <format>', 'text, json, sarif (SARIF 2.1.0 for code scanning) or github (workflow commands: annotations on the pull request)', 'text')
     .option('--staged', 'lint the files staged in git, as the next commit holds them')
     .option('--profile <file>', 'profile file with a lint: section (default: .sidecarctl.yaml in this or a parent directory)')
     .action(async (paths: string[], opts: Record<string, unknown>) => (await import('./commands/lint.js')).lintCommand(paths, opts));

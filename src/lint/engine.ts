@@ -25,7 +25,8 @@ export async function lintSources(sources: SourceFile[], options: LintOptions): 
       if (isIgnored(rule.id, f)) continue;
       findings.push({
         rule: rule.id,
-        severity: level ?? f.severity ?? rule.severity,
+        // Info ("not checked") stays info whatever level the rule is configured to.
+        severity: f.severity === 'info' ? 'info' : (level ?? f.severity ?? rule.severity),
         message: f.message,
         ...f.at,
         ...(f.subject ? { object: f.subject.label } : {}),

@@ -5,7 +5,8 @@
  */
 import type { LintModel, LintObject } from './model.js';
 
-export type Severity = 'error' | 'warning';
+/** `info`: said, never failing (an object no schema could check). */
+export type Severity = 'error' | 'warning' | 'info';
 /** A severity as configured: `off` disables the rule. */
 export type Level = Severity | 'off';
 

@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import type { ErrorObject } from 'ajv';
 import { formatPath, type ConfigIssue } from './issue.js';
 import { editDistance } from './edit-distance.js';
+import { crdIssues, isCrdExtensionPath, type CrdCatalog } from './crd.js';
 
 type Path = (string | number)[];
 type JsonObject = Record<string, unknown>;
@@ -32,11 +33,11 @@ export interface KubernetesValidation {
  * `spec.template.spec.containers[0].ports[0].containerPort: must be integer (got string "80")`.
  * A `null` field counts as absent, as it does for the API server.
  */
-export function validateKubernetesObject(obj: unknown): KubernetesValidation {
-  return validateAt(obj, []);
+export function validateKubernetesObject(obj: unknown, crds?: CrdCatalog): KubernetesValidation {
+  return validateAt(obj, [], crds);
 }
 
-function validateAt(obj: unknown, base: Path): KubernetesValidation {
+function validateAt(obj: unknown, base: Path, crds?: CrdCatalog): KubernetesValidation {
   if (!isObject(obj)) return { known: false, issues: [issue(base, 'must be a mapping with apiVersion and kind')] };
   const { apiVersion, kind } = obj;
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
@@ -44,22 +45,31 @@ function validateAt(obj: unknown, base: Path): KubernetesValidation {
     const text = `missing or non-string "${missing}": cannot tell which schema applies`;
     return { known: false, issues: [issue(base, text)] };
   }
-  if (apiVersion === 'v1' && kind === 'List') return validateList(obj, base);
+  if (apiVersion === 'v1' && kind === 'List') return validateList(obj, base, crds);
 
   const model = loadModel(apiVersion, kind);
-  if (!model) return unknownKind(apiVersion, kind, base);
+  if (!model) {
+    // A custom resource of a CRD in the input: against that CRD's schema.
+    const custom = crds?.validate(obj, (errors, o) => schemaIssues(errors, o, []));
+    if (custom) return { known: true, issues: onePerPath(custom.map((i) => ({ path: [...base, ...i.path], message: `${formatPath([...base, ...i.path])}${i.message.slice(formatPath(i.path).length)}` }))) };
+    return unknownKind(apiVersion, kind, base);
+  }
 
   const { errors, observed, reads } = runSchema(model, obj);
+  const isCrd = apiVersion === 'apiextensions.k8s.io/v1' && kind === 'CustomResourceDefinition';
+  // The models' CRD schema lacks the OpenAPI extension fields: crd.ts checks those parts in full.
+  const unknown = unknownFieldIssues(observed, reads, base).filter((i) => !isCrd || !isCrdExtensionPath(i.path.slice(base.length)));
   const issues = [
     ...schemaIssues(errors, obj, base),
-    ...unknownFieldIssues(observed, reads, base),
+    ...unknown,
+    ...(isCrd ? crdIssues(obj, base) : []),
     ...apiServerIssues(kind, obj, base),
   ];
   return { known: true, issues: onePerPath(issues) };
 }
 
 /** `kind: List` is a kubectl convenience with no schema of its own: each item is validated as a document. */
-function validateList(list: JsonObject, base: Path): KubernetesValidation {
+function validateList(list: JsonObject, base: Path, crds?: CrdCatalog): KubernetesValidation {
   const issues: ConfigIssue[] = [];
   for (const key of Object.keys(list)) {
     if (['apiVersion', 'kind', 'metadata', 'items'].includes(key)) continue;
@@ -67,7 +77,7 @@ function validateList(list: JsonObject, base: Path): KubernetesValidation {
   }
   const items = list.items ?? [];
   if (!Array.isArray(items)) return { known: true, issues: [...issues, issue([...base, 'items'], 'must be array')] };
-  items.forEach((item, i) => issues.push(...validateAt(item, [...base, 'items', i]).issues));
+  items.forEach((item, i) => issues.push(...validateAt(item, [...base, 'items', i], crds).issues));
   return { known: true, issues };
 }
 

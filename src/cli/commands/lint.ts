@@ -1,4 +1,4 @@
-/** `sidecarctl lint [PATH...]`: findings on stdout (text, json or sarif); exit 1 on errors. */
+/** `sidecarctl lint [PATH...]`: findings on stdout (text, json, sarif or github); exit 1 on errors. */
 import { PACKAGE_VERSION } from '../../package-root.js';
 import { EXIT_FINDINGS, UserError } from '../../errors.js';
 import { expandPaths, parseSource, readSource, type SourceFile } from '../../manifest/source.js';
@@ -8,12 +8,13 @@ import { RULES, RULE_IDS } from '../../lint/registry.js';
 import { formatJson } from '../../lint/reporters/json.js';
 import { formatSarif } from '../../lint/reporters/sarif.js';
 import { formatText } from '../../lint/reporters/text.js';
+import { formatGithub } from '../../lint/reporters/github.js';
 import { readStaged } from '../../lint/staged.js';
 import { readStdin } from '../io.js';
 import { isResourceList } from './krm.js';
 import { profileFrom } from '../settings-flags.js';
 
-const FORMATS = ['text', 'json', 'sarif'] as const;
+const FORMATS = ['text', 'json', 'sarif', 'github'] as const;
 
 async function readSources(paths: string[], staged: boolean, config: LintConfig): Promise<SourceFile[]> {
   if (staged) {
@@ -53,6 +54,7 @@ export async function lintCommand(paths: string[], opts: Record<string, unknown>
   if (format === 'json') process.stdout.write(formatJson(findings, sources.length));
   else if (format === 'sarif') {
     process.stdout.write(formatSarif(findings, RULES, PACKAGE_VERSION));
-  } else process.stdout.write(formatText(findings, sources.length));
+  } else if (format === 'github') process.stdout.write(formatGithub(findings));
+  else process.stdout.write(formatText(findings, sources.length));
   if (hasErrors(findings)) process.exitCode = EXIT_FINDINGS;
 }

@@ -3,7 +3,7 @@
  * directory with `/` separators, under the `%SRCROOT%` base, as code scanning expects.
  */
 import { relative, resolve, sep } from 'node:path';
-import type { Finding, Rule } from '../types.js';
+import type { Finding, Rule, Severity } from '../types.js';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 const INFORMATION_URI = 'https://www.npmjs.com/package/sidecarctl';
@@ -29,14 +29,14 @@ export function formatSarif(findings: readonly Finding[], rules: readonly Rule[]
               id: r.id,
               name: r.id.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase()),
               shortDescription: { text: r.summary },
-              defaultConfiguration: { level: r.severity },
+              defaultConfiguration: { level: sarifLevel(r.severity) },
             })),
           },
         },
         results: findings.map((f) => ({
           ruleId: f.rule,
           ruleIndex: index.get(f.rule),
-          level: f.severity,
+          level: sarifLevel(f.severity),
           message: { text: f.message },
           locations: [
             {
@@ -51,4 +51,9 @@ export function formatSarif(findings: readonly Finding[], rules: readonly Rule[]
     ],
   };
   return JSON.stringify(log, null, 2) + '\n';
+}
+
+/** SARIF's levels are error, warning and note. */
+function sarifLevel(severity: Severity): 'error' | 'warning' | 'note' {
+  return severity === 'info' ? 'note' : severity;
 }

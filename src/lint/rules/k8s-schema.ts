@@ -1,6 +1,10 @@
-/** Every object valid for the Kubernetes API (schema, unknown fields, the API server's own checks). */
+/**
+ * Every object valid for the Kubernetes API (schema, unknown fields, the API server's own checks); custom
+ * resources against the CRDs among the linted files; a kind nothing can check is said once, as info.
+ */
 import { validateKubernetesObject } from '../../validate/kubernetes.js';
-import type { Rule } from '../types.js';
+import { CrdCatalog } from '../../validate/crd.js';
+import type { Rule, RuleFinding } from '../types.js';
 
 /** Issues a more specific rule reports with a better fix. */
 function coveredElsewhere(path: (string | number)[], message: string): boolean {
@@ -12,12 +16,23 @@ function coveredElsewhere(path: (string | number)[], message: string): boolean {
 export const k8sSchema: Rule = {
   id: 'k8s-schema',
   severity: 'error',
-  summary: 'objects are valid for the Kubernetes API: schema, unknown fields (typos), and the API server\'s own checks',
+  summary: 'objects are valid for the Kubernetes API: schema, unknown fields (typos), the API server\'s own checks, custom resources against their CRDs',
   check(model) {
-    return model.objects.flatMap((object) =>
-      validateKubernetesObject(object.ref.value)
-        .issues.filter((i) => !coveredElsewhere(i.path, i.message))
-        .map((i) => ({ at: object.at(i.path), message: i.message, subject: object })),
-    );
+    const crds = new CrdCatalog();
+    for (const o of model.objects) if (o.ref.kind === 'CustomResourceDefinition' && String(o.ref.value.apiVersion) === 'apiextensions.k8s.io/v1') crds.add(o.ref.value);
+    const unchecked = new Set<string>();
+    const out: RuleFinding[] = [];
+    for (const object of model.objects) {
+      const result = validateKubernetesObject(object.ref.value, crds);
+      if (!result.known && result.issues.length === 0) {
+        const kind = `${String(object.ref.value.apiVersion)} ${object.ref.kind}`;
+        if (unchecked.has(kind)) continue;
+        unchecked.add(kind);
+        out.push({ at: object.at(['kind']), severity: 'info', message: `${kind}: not checked (no schema known for it, and no CustomResourceDefinition of it among the linted files)`, subject: object });
+        continue;
+      }
+      for (const i of result.issues) if (!coveredElsewhere(i.path, i.message)) out.push({ at: object.at(i.path), message: i.message, subject: object });
+    }
+    return out;
   },
 };
