@@ -14,7 +14,8 @@
  *   §8.2.2) are dropped; `te: trailers` is sent for gRPC requests, which need it.
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
-import type { ConnectionOptions } from 'node:tls';
+import net from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
 import type { Call, CallPool, CallSink } from './pool.js';
 import { Failure } from './retry.js';
 
@@ -51,6 +52,13 @@ class H2Session {
     const authority = `${o.tls ? 'https' : 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
     this.session = http2.connect(authority, {
       ...(o.tls ?? {}),
+      // Our own socket, with Nagle's algorithm off: against delayed ACKs it held small frames
+      // back by tens of milliseconds (node's session does not let its socket be changed later).
+      createConnection: () => {
+        const socket = o.tls ? tls.connect({ ...o.tls, host: o.host, port: o.port, ALPNProtocols: ['h2'] }) : net.connect({ host: o.host, port: o.port });
+        socket.setNoDelay(true);
+        return socket;
+      },
       settings: { enablePush: false, maxHeaderListSize: o.maxHeaderBytes },
       maxHeaderListPairs: 256,
     });
