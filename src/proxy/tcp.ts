@@ -177,6 +177,14 @@ export function refuse(host: TcpHost, socket: Socket, reason: CloseReason, start
 }
 
 /** One client connection and its upstream connection. */
+/**
+ * Reads from apps land in one shared buffer (each read is handed on before the next happens), and
+ * leave it through a scratch buffer that is reused while clients take writes at once.
+ */
+const READ_BUFFER_SIZE = 64 * 1024;
+const sharedReadBuffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+let scratch = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+
 class TcpSession {
   private readonly upstream: Socket;
   private readonly started = performance.now();
@@ -198,7 +206,13 @@ class TcpSession {
   ) {
     const { target, timeouts } = route.config;
     this.peer = `${client.remoteAddress ?? ''}:${client.remotePort ?? ''}`;
-    const up = net.connect({ host: target.host, port: target.port, noDelay: true, allowHalfOpen: true });
+    const up = net.connect({
+      host: target.host,
+      port: target.port,
+      noDelay: true,
+      allowHalfOpen: true,
+      onread: { buffer: sharedReadBuffer, callback: (n: number) => this.fromUpstream(n) },
+    });
     this.upstream = up;
     this.connectTimer = setTimeout(() => this.destroy('upstream-connect-timeout'), timeouts.requestMs);
     up.once('connect', () => {
@@ -211,10 +225,6 @@ class TcpSession {
     client.on('data', (chunk: Buffer) => {
       this.bytesReceived += chunk.length;
       if (!up.write(chunk)) client.pause();
-    });
-    up.on('data', (chunk: Buffer) => {
-      this.bytesSent += chunk.length;
-      if (!client.write(chunk)) up.pause();
     });
     up.on('drain', () => client.resume());
     client.on('drain', () => up.resume());
@@ -243,6 +253,21 @@ class TcpSession {
       this.closed();
     });
     if (client.isPaused()) client.resume();
+  }
+
+  /**
+   * n bytes from the app in the shared read buffer: they go to the client through the scratch
+   * buffer, which is used again unless the client's socket had to queue it. A fresh buffer per
+   * read instead (a 'data' event each) left streaming at hundreds of MB/s to the garbage collector:
+   * peak RSS 85 MB for four streams. Returning false pauses reading until the client drains.
+   */
+  private fromUpstream(n: number): boolean {
+    this.bytesSent += n;
+    sharedReadBuffer.copy(scratch, 0, 0, n);
+    const ok = this.client.write(scratch.subarray(0, n));
+    if (this.client.writableLength > 0) scratch = Buffer.allocUnsafe(READ_BUFFER_SIZE); // the write holds it
+    if (!ok) this.upstream.pause();
+    return ok;
   }
 
   destroy(reason: CloseReason): void {
