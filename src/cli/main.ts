@@ -65,6 +65,7 @@ function program(): Command {
     .argument('[paths...]', 'files or directories (default: the current directory); - reads stdin')
     .option('--format <format>', 'text, json, sarif (SARIF 2.1.0 for code scanning) or github (workflow commands: annotations on the pull request)', 'text')
     .option('--staged', 'lint the files staged in git, as the next commit holds them')
+    .option('--kustomize <dir>', 'lint what `kubectl kustomize DIR` builds, findings at the source files the objects came from')
     .option('--profile <file>', 'profile file with a lint: section (default: .sidecarctl.yaml in this or a parent directory)')
     .action(async (paths: string[], opts: Record<string, unknown>) => (await import('./commands/lint.js')).lintCommand(paths, opts));
 

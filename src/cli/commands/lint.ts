@@ -3,7 +3,8 @@ import { PACKAGE_VERSION } from '../../package-root.js';
 import { EXIT_FINDINGS, UserError } from '../../errors.js';
 import { expandPaths, parseSource, readSource, type SourceFile } from '../../manifest/source.js';
 import { emptyConfig, isIgnoredPath, parseLintConfig, type LintConfig } from '../../lint/config.js';
-import { hasErrors, lintSources } from '../../lint/engine.js';
+import { hasErrors, lintSources, sortFindings } from '../../lint/engine.js';
+import { buildKustomization, mapToSources } from '../../lint/kustomize.js';
 import { RULES, RULE_IDS } from '../../lint/registry.js';
 import { formatJson } from '../../lint/reporters/json.js';
 import { formatSarif } from '../../lint/reporters/sarif.js';
@@ -44,13 +45,18 @@ export async function lintCommand(paths: string[], opts: Record<string, unknown>
   if (!(FORMATS as readonly string[]).includes(format)) throw new UserError(`--format: "${format}" is not ${FORMATS.join(', ')}`);
   const profile = profileFrom(opts);
   const config = profile ? parseLintConfig(profile.sections.lint, profile.path, RULE_IDS) : emptyConfig();
-  const sources = await readSources(paths, opts.staged === true, config);
+  const kustomize = typeof opts.kustomize === 'string' ? opts.kustomize : undefined;
+  if (kustomize && (paths.length > 0 || opts.staged)) throw new UserError('give either --kustomize DIR or paths (or --staged), not both');
+  const build = kustomize ? await buildKustomization(kustomize) : undefined;
+  const sources = build ? [build.source] : await readSources(paths, opts.staged === true, config);
   if (sources.length === 1 && sources[0]!.path === '<stdin>' && isResourceList(sources[0]!.text)) {
     const { krmCommand } = await import('./krm.js');
     process.exitCode = await krmCommand(sources[0]!.text, 'lint');
     return;
   }
-  const findings = await lintSources(sources, { profile: profile?.layer ?? [], config, rules: RULES });
+  const built = await lintSources(sources, { profile: profile?.layer ?? [], config, rules: RULES });
+  // Said where the objects came from (their kustomization's files), not at the build's lines.
+  const findings = build ? sortFindings(await mapToSources(built, build)) : built;
   if (format === 'json') process.stdout.write(formatJson(findings, sources.length));
   else if (format === 'sarif') {
     process.stdout.write(formatSarif(findings, RULES, PACKAGE_VERSION));
