@@ -171,7 +171,7 @@ export function podContext(
     // The bundled proxy's config has no way to name the pod IP (it dials a fixed host): a listener
     // in front of such an app would break its Service, so its ports are left alone.
     const why = `not proxied: the app listens on the pod IP (${where.detected ? `$${where.detected} from status.podIP` : 'app-address pod-ip'}) and the bundled proxy dials 127.0.0.1 only; use --proxy envoy`;
-    ports = ports.map(({ listener: _listener, assumed: _assumed, ...p }) => (p.l4 === 'TCP' && p.notProxied === undefined ? { ...p, notProxied: why } : p));
+    ports = ports.map(({ listener: _listener, ...p }) => (p.l4 === 'TCP' && p.notProxied === undefined ? { ...p, notProxied: why } : p));
   }
   const appPort = proxiedPorts(ports)[0]?.port;
   const { serviceDnsNames } = facts;

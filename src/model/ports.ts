@@ -41,8 +41,6 @@ export interface PortPlan extends AppPort {
   listener?: number;
   /** Why it is left alone, when it is. */
   notProxied?: string;
-  /** How the proxy carries a port whose protocol it cannot detect (the bundled proxy). */
-  assumed?: 'http';
   /** Why the internet reaches it (a LoadBalancer/NodePort Service, externalIPs, an Ingress backend), when it does. */
   public?: string;
   /** A Service reaching it is IPv6 or dual-stack: its listener binds :: (IPv4 too). */
@@ -120,18 +118,15 @@ export function targetOf(sp: ServicePortFacts, ports: readonly AppPort[], spec: 
   return undefined;
 }
 
-/** What a proxy kind can carry, and how it reads ports it cannot detect. */
+/** What a proxy kind can carry (both detect `detect` ports per connection). */
 interface ProxyAbilities {
   carries(protocol: ResolvedProtocol): boolean;
-  /** `detect` ports: detected per connection (Envoy), or assumed HTTP (the bundled proxy). */
-  detects: boolean;
 }
 
 const PROXY_ABILITIES: Record<Exclude<ProxyKind, 'none'>, ProxyAbilities> = {
-  envoy: { carries: () => true, detects: true },
-  // Everything but per-connection detection (it takes detect ports as HTTP, which also serves
-  // h2c and h2 clients, and says so).
-  bundled: { carries: (p) => p !== 'skip', detects: false },
+  envoy: { carries: () => true },
+  // Everything, detection per connection included (HTTP by its first bytes, else raw TCP).
+  bundled: { carries: (p) => p !== 'skip' },
 };
 
 /** Listener ports start at proxy-port and skip these (besides every port the pod declares). */
@@ -184,7 +179,7 @@ export function planPorts(spec: Json, services: readonly ServicePortFacts[], set
       return { ...plan, notProxied: `not proxied: the ${settings.proxy} proxy does not speak ${decision.protocol} yet (use --proxy envoy)` };
     }
     const listener = nextListener();
-    return !abilities.detects && decision.protocol === 'detect' ? { ...plan, listener, assumed: 'http' } : { ...plan, listener };
+    return { ...plan, listener };
   });
 }
 
@@ -195,13 +190,13 @@ export function proxiedPorts(plans: readonly PortPlan[]): (PortPlan & { listener
 
 /** How the proxy treats a proxied port: HTTP (a connection manager) or opaque bytes. */
 export function carriedAs(plan: PortPlan): ResolvedProtocol {
-  return plan.assumed ?? plan.protocol;
+  return plan.protocol;
 }
 
 /** `:9090 grpc (appProtocol) -> proxy :15007`, `:8125 udp: not proxied`: the report's line for a port. */
 export function describePort(plan: PortPlan): string {
   if (plan.l4 !== 'TCP') return `:${plan.port} ${plan.notProxied}`;
-  const what = plan.assumed ? `${plan.assumed} (assumed: the bundled proxy does not detect; set --port-protocol)` : plan.protocol === 'detect' ? 'detected per connection (http or tcp)' : `${plan.protocol} (${plan.source})`;
+  const what = plan.protocol === 'detect' ? 'detected per connection (http or tcp)' : `${plan.protocol} (${plan.source})`;
   return plan.listener !== undefined ? `:${plan.port} ${what} -> proxy :${plan.listener}` : `:${plan.port} ${what}: ${plan.notProxied}`;
 }
 

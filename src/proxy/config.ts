@@ -595,7 +595,6 @@ function checkInbound(c: Checker, v: unknown, limits: ResolvedLimits, p = 'inbou
   if (protocol !== undefined && isStreamProtocol(protocol) && o.retries !== undefined) {
     c.fail(join(p, 'retries'), `does not apply to a ${protocol} listener (opaque bytes cannot be replayed; retries are for HTTP)`);
   }
-  if (protocol === 'detect') c.fail(join(p, 'protocol'), 'detect is not supported by this version; declare http, http2, grpc, tcp or tls');
   const common = checkCommon(c, o, p, limits);
   const address = o.address === undefined ? DEFAULTS.inboundAddress : c.ip(o.address, join(p, 'address'));
   const mtls = o.mtls === undefined ? null : checkMtls(c, o.mtls, join(p, 'mtls'));

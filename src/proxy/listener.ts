@@ -19,6 +19,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AccessLog } from './accesslog.js';
 import { isStreamProtocol, type MtlsMode, type ResolvedListenerConfig } from './config.js';
 import { handleRequest, kExchange, type InboundRequest, type InboundResponse, type ListenerState, type Route } from './forward.js';
+import { DetectFrontend } from './detect.js';
 import { createFrontend, type Frontend, type FrontendHooks } from './frontend.js';
 import { handleStream } from './h2forward.js';
 import type { EventLog } from './log.js';
@@ -204,7 +205,9 @@ export class Listener implements ListenerState, TcpHost {
   }
 
   private newFrontend(config: ResolvedListenerConfig, material: TlsMaterial | null): Frontend {
-    return isStreamProtocol(config.protocol) ? new TcpFrontend(config, material, this.hooks, this) : createFrontend(config, material, this.hooks);
+    if (isStreamProtocol(config.protocol)) return new TcpFrontend(config, material, this.hooks, this);
+    if (config.protocol === 'detect') return new DetectFrontend(config, material, this.hooks, this);
+    return createFrontend(config, material, this.hooks);
   }
 
   private listen(address: string, port: number): Promise<void> {
@@ -256,7 +259,7 @@ export class Listener implements ListenerState, TcpHost {
   /** Permissive mode: read the first chunk, then hand the socket to the TLS or the plain server. */
   private sniff(socket: Socket, fe: Frontend): void {
     // A silent client of a tcp/tls listener may be waiting for a server-first greeting: plaintext.
-    const serverFirst = isStreamProtocol(fe.protocol);
+    const serverFirst = isStreamProtocol(fe.protocol) || fe.protocol === 'detect';
     const onTimeout = () => {
       if (!serverFirst) return socket.destroy();
       socket.removeListener('error', onError);

@@ -150,6 +150,11 @@ export class TcpFrontend implements Frontend {
     }
   }
 
+  /** A connection another frontend has read the first bytes of (detect.ts). */
+  serve(client: Socket, secure: boolean): void {
+    this.forward(client, secure);
+  }
+
   /** `secure`: TLS terminated here, or (passthrough) the stream started with a TLS record. */
   private forward(client: Socket, secure: boolean): void {
     const session = new TcpSession(this.host, client, this.host.route, secure, () => this.sessions.delete(session));

@@ -156,12 +156,12 @@ describe('shop, --proxy bundled (HTTP/1.1, HTTP/2, gRPC, TCP and TLS passthrough
       ':8080 http (port name) -> proxy :15006',
       ':8125 udp: not proxied',
       ':9090 grpc (appProtocol) -> proxy :15007',
-      ':9100 http (assumed: the bundled proxy does not detect; set --port-protocol) -> proxy :15008',
+      ':9100 detected per connection (http or tcp) -> proxy :15008',
     ]);
     expect(proxyConfig('catalog').inbound.map((l: Json) => [l.name ?? 'inbound', l.protocol, l.port, l.target.port])).toEqual([
       ['inbound', 'http', 15006, 8080],
       ['inbound-9090', 'grpc', 15007, 9090],
-      ['inbound-9100', 'http', 15008, 9100],
+      ['inbound-9100', 'detect', 15008, 9100],
     ]);
     const services = objectsOfText(out) as Json[];
     // gRPC goes through a grpc listener (HTTP/2 to the app), with gRPC's retry statuses.
@@ -182,7 +182,7 @@ describe('shop, --proxy bundled (HTTP/1.1, HTTP/2, gRPC, TCP and TLS passthrough
     expect(await lint([parseSource('shop.injected.yaml', strict)], emptyConfig(), strictLayer)).toEqual([]);
     const cm = objectsOfText(strict).find((o) => o.kind === 'ConfigMap' && (o.metadata as Json).name === 'catalog-sidecarctl') as Json;
     const listeners = JSON.parse(cm.data['proxy.json']).inbound as Json[];
-    expect(listeners.map((l) => [l.protocol, l.mtls?.mode])).toEqual([['http', 'strict'], ['grpc', 'strict'], ['http', 'strict']]);
+    expect(listeners.map((l) => [l.protocol, l.mtls?.mode])).toEqual([['http', 'strict'], ['grpc', 'strict'], ['detect', 'strict']]);
     // gRPC ports retry on gRPC's statuses as well (as Envoy's do).
     expect(listeners[1]!.retries.retryOn).toEqual(expect.arrayContaining(['unavailable', 'resource-exhausted', 'cancelled', 'deadline-exceeded']));
     expect(listeners[0]!.retries.retryOn).not.toContain('unavailable');

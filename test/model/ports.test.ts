@@ -52,7 +52,7 @@ describe('planPorts', () => {
     expect(one.find((p) => p.port === 8080)?.notProxied).toBe('not proxied (--app-port 9090)');
   });
 
-  it('the bundled proxy carries HTTP/1.1, HTTP/2, gRPC, TCP and TLS; undeclared ports are assumed HTTP', () => {
+  it('the bundled proxy carries HTTP/1.1, HTTP/2, gRPC, TCP and TLS, and detects undeclared ports', () => {
     const plans = planPorts(spec, service, settingsOf(['proxy', 'bundled'], ['port-protocol', '8080=tcp']), { reserved: [] });
     expect(plans.filter((p) => p.listener !== undefined).map((p) => [p.port, p.protocol, p.listener])).toEqual([
       [8080, 'tcp', 15008],
@@ -60,8 +60,7 @@ describe('planPorts', () => {
       [9100, 'detect', 15010],
       [15006, 'detect', 15011],
     ]);
-    expect(plans.find((p) => p.port === 9100)).toMatchObject({ assumed: 'http' });
-    expect(describePort(plans.find((p) => p.port === 9100)!)).toContain('assumed');
+    expect(describePort(plans.find((p) => p.port === 9100)!)).toBe(':9100 detected per connection (http or tcp) -> proxy :15010');
   });
 
   it('an app-port no container declares is still proxied', () => {

@@ -187,7 +187,7 @@ describe('config validation', () => {
     expect(() => resolveConfig(unknown)).toThrow(/inbound\[0\]\.protocol: must be one of "http", "http2", "grpc", "tcp", "tls", "detect"/);
   });
 
-  it('takes one inbound listener per app port, named, with HTTP/2 and gRPC ones; refuses detect', () => {
+  it('takes one inbound listener per app port, named, with HTTP/2 and gRPC ones; and detect ones', () => {
     const target = { host: '127.0.0.1', port: 8080 };
     const several = { admin: { port: 15000 }, inbound: [{ port: 15006, target }, { name: 'inbound-9090', protocol: 'http', port: 15007, target: { ...target, port: 9090 } }] };
     expect(validateSchema(several)).toBe(true);
@@ -203,9 +203,9 @@ describe('config validation', () => {
       ['grpc', ['unavailable', 'resource-exhausted']],
       ['http2', ['connect-failure', 'reset', 'gateway-error']],
     ]);
-    // detect is in the schema (the format's future), refused by this runtime, with the reason.
-    const detect = { ...several, inbound: [{ ...several.inbound[0], protocol: 'detect' }] };
-    expect(() => resolveConfig(detect)).toThrow(/inbound\[0\]\.protocol: detect is not supported by this version/);
+    const detect = { ...several, inbound: [{ ...several.inbound[0], protocol: 'detect', retries: { attempts: 2 } }] };
+    expect(validateSchema(detect)).toBe(true);
+    expect(resolveConfig(detect).listeners[0]!.protocol).toBe('detect');
     const outboundGrpc = { admin: { port: 15000 }, outbound: [{ name: 'pay', protocol: 'grpc', port: 15001, target }, { name: 'db', protocol: 'tcp', port: 15002, target }] };
     expect(validateSchema(outboundGrpc)).toBe(true);
     expect(resolveConfig(outboundGrpc).listeners.map((l) => l.protocol)).toEqual(['grpc', 'tcp']);

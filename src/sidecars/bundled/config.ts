@@ -91,9 +91,9 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
   };
   // One listener per proxied app port (the model only gives this proxy ports it can carry).
   const inbounds = proxiedPorts(ctx.ports).map((p, i): InboundListenerConfig => {
-    // http, http2, grpc, tcp or tls passthrough (detect is carried as http: this proxy does not detect).
+    // http, http2, grpc, tcp, tls passthrough, or detect (per connection: HTTP, else raw TCP).
     const carried = carriedAs(p);
-    if (carried === 'detect' || carried === 'skip') throw new Error(`the bundled proxy cannot carry ${carried} (port ${p.port})`);
+    if (carried === 'skip') throw new Error(`the bundled proxy cannot carry ${carried} (port ${p.port})`);
     // A public port under strict mTLS: edge asks for no client certificate. The proxy's TLS always
     // asks for one, so its edge listener is plaintext (mode off: no mtls section).
     const mode = source && s.mtls !== 'off' ? listenerMtls(p, s.mtls, s) : 'off';
