@@ -11,7 +11,7 @@
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import { isMap, isScalar, isSeq, parse, type Document, type Node } from 'yaml';
 import { UserError } from '../errors.js';
@@ -139,4 +139,35 @@ export async function mapToSources(findings: Finding[], build: KustomizeBuild): 
 function displayPath(file: string): string {
   const rel = relative(process.cwd(), file);
   return rel.startsWith('..') ? file : rel;
+}
+
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+/**
+ * What a kustomization next to them makes of files: patches (`patches[].path`, `patchesStrategicMerge`,
+ * `patchesJson6902[].path`), partial objects that lint file by file must not judge as whole ones, and
+ * resources, which its transformers may complete (--kustomize lints them built).
+ */
+export async function kustomizeRoles(files: string[]): Promise<Map<string, 'patch' | 'resource'>> {
+  const roles = new Map<string, 'patch' | 'resource'>();
+  for (const dir of new Set(files.map((f) => dirname(resolve(f))))) {
+    for (const name of KUSTOMIZATION_FILES) {
+      const text = await readFile(join(dir, name), 'utf8').catch(() => undefined);
+      if (text === undefined) continue;
+      let k: Record<string, unknown> | null = null;
+      try {
+        k = parse(text) as Record<string, unknown> | null;
+      } catch {
+        break; // not ours to report: kustomize will
+      }
+      const entries = [k?.patches, k?.patchesStrategicMerge, k?.patchesJson6902].flatMap((v) => (Array.isArray(v) ? v : []));
+      for (const e of entries) {
+        const path = typeof e === 'string' ? e : e && typeof e === 'object' && typeof (e as { path?: unknown }).path === 'string' ? (e as { path: string }).path : undefined;
+        if (path && !path.includes('\n')) roles.set(resolve(dir, path), 'patch');
+      }
+      for (const r of Array.isArray(k?.resources) ? k.resources : []) if (typeof r === 'string' && !roles.has(resolve(dir, r))) roles.set(resolve(dir, r), 'resource');
+      break;
+    }
+  }
+  return roles;
 }

@@ -107,7 +107,7 @@ function lintObject(source: SourceFile, ref: ObjectRef): LintObject {
   };
 }
 
-function isSidecarImage(image: unknown): boolean {
+export function isSidecarImage(image: unknown): boolean {
   return typeof image === 'string' && SIDECAR_IMAGES.some((re) => re.test(image));
 }
 

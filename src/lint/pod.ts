@@ -1,6 +1,7 @@
 /** Small readers over a workload's pod that several rules share. */
 import { isPlainObject } from '../manifest/workloads.js';
-import type { Container, LintModel, LintObject, Workload } from './model.js';
+import { isSidecarImage, SIDECAR_PREFIX, type Container, type LintModel, type LintObject, type Workload } from './model.js';
+import type { Severity } from './types.js';
 
 export interface SidecarAt {
   workload: Workload;
@@ -51,4 +52,15 @@ export function findReferenced(model: LintModel, kind: string, name: string | un
   const ns = from.ref.namespace;
   const candidates = model.objects.filter((o) => o.ref.kind === kind && o.ref.name === name && sameNamespace(o.ref.namespace, ns));
   return candidates.find((o) => o.ref.namespace === ns && o.source === from.source) ?? candidates.find((o) => o.ref.namespace !== undefined && o.ref.namespace === ns) ?? candidates.find((o) => o.source === from.source) ?? candidates[0];
+}
+
+/**
+ * How sure a rule on sidecar hygiene can be: a sidecar sidecarctl made (its status or name) must meet
+ * every promise, an error; a hand-written proxy or log shipper (a known image) should, a warning; any
+ * other native sidecar is the app's own business, not checked (istio's `other-sidecar`, a user's agent).
+ */
+export function hygieneSeverity(workload: Workload, container: Container): Severity | undefined {
+  const ours = container.name.startsWith(SIDECAR_PREFIX) || [...(workload.status?.containers ?? []), ...(workload.status?.initContainers ?? [])].includes(container.name);
+  if (ours) return 'error';
+  return isSidecarImage(container.value.image) ? 'warning' : undefined;
 }

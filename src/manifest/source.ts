@@ -18,6 +18,11 @@ export interface SourceFile {
   format: SourceFormat;
   docs: Document.Parsed[];
   lines: LineCounter;
+  /**
+   * Used by a kustomization next to it: as a patch (partial objects, not for the API server as they are), or
+   * as a resource (which its transformers may complete: commonLabels adds selectors).
+   */
+  kustomize?: 'patch' | 'resource';
 }
 
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;

@@ -4,7 +4,11 @@
  * left pointing at the app and said so in its report (service-bypass is then exactly right).
  */
 import { describe, expect, it } from 'vitest';
-import { CORPUS, filesUnder, inject, load } from '../helpers/corpus.js';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CORPUS, ROOT, filesUnder, inject, load } from '../helpers/corpus.js';
 import { parseSource } from '../../src/manifest/source.js';
 import { UserError } from '../../src/errors.js';
 import { lint } from './helpers.js';
@@ -43,4 +47,34 @@ describe('lint on the corpus', () => {
     expect(linted).toBeGreaterThan(100);
     expect(added).toEqual([]);
   });
+});
+
+describe('lint on the corpus as a hook sees it', () => {
+  const BIN = join(ROOT, 'bin/sidecarctl.js');
+  const FOLDERS = ['real', 'apps', 'kustomize'];
+  const FLAGS = ['--retries', '2', '--rate-limit', '100', '--logging', 'fluent-bit'];
+  const run = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
+  const errors = (stdout: string) => (JSON.parse(stdout).findings as { severity: string; rule: string; file: string; line: number; message: string }[]).filter((f) => f.severity === 'error');
+
+  it('real/, apps/ and kustomize/ lint with 0 errors as they are', () => {
+    const r = run(['lint', '--format', 'json', ...FOLDERS.map((f) => join(CORPUS, f))]);
+    expect(errors(r.stdout).map((f) => `${f.file}:${f.line} ${f.rule}: ${f.message}`)).toEqual([]);
+    expect(r.status).toBe(0);
+  });
+
+  it('injected in place with flags: 0 errors but a bypass inject itself reported, and inject --check passes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidecarctl-corpus-'));
+    for (const f of FOLDERS) cpSync(join(CORPUS, f), join(dir, f), { recursive: true });
+    const injected = run(['inject', '-i', ...FLAGS, '--report', 'json', ...FOLDERS], dir);
+    expect(injected.status, injected.stderr).toBe(0);
+    const notes = (JSON.parse(injected.stderr) as { notes: string[] }[]).flatMap((r) => r.notes);
+    const lint = run(['lint', '--format', 'json', ...FOLDERS], dir);
+    const unexplained = errors(lint.stdout).filter((f) => {
+      const service = /^Service (\S+) port/.exec(f.message)?.[1];
+      return !(f.rule === 'service-bypass' && notes.some((n) => n.includes(`Service/${service} `) && n.includes('targetPort is left alone')));
+    });
+    expect(unexplained.map((f) => `${f.file}:${f.line} ${f.rule}: ${f.message}`)).toEqual([]);
+    const check = run(['inject', '--check', ...FOLDERS], dir);
+    expect(check.status, check.stderr).toBe(0);
+  }, 120_000);
 });

@@ -4,7 +4,8 @@ import { EXIT_FINDINGS, UserError } from '../../errors.js';
 import { expandPaths, parseSource, readSource, type SourceFile } from '../../manifest/source.js';
 import { emptyConfig, isIgnoredPath, parseLintConfig, type LintConfig } from '../../lint/config.js';
 import { hasErrors, lintSources, sortFindings } from '../../lint/engine.js';
-import { buildKustomization, mapToSources } from '../../lint/kustomize.js';
+import { buildKustomization, kustomizeRoles, mapToSources } from '../../lint/kustomize.js';
+import { resolve } from 'node:path';
 import { RULES, RULE_IDS } from '../../lint/registry.js';
 import { formatJson } from '../../lint/reporters/json.js';
 import { formatSarif } from '../../lint/reporters/sarif.js';
@@ -37,6 +38,11 @@ async function readSources(paths: string[], staged: boolean, config: LintConfig)
   // Say every file that cannot be read, not only the first, then stop: exit 2.
   for (const error of unreadable.slice(0, -1)) process.stderr.write(`sidecarctl: ${error.format()}\n`);
   if (unreadable.length > 0) throw unreadable[unreadable.length - 1]!;
+  const roles = await kustomizeRoles(files.filter((f) => f !== '-'));
+  for (const source of sources) {
+    const role = roles.get(resolve(source.path));
+    if (role) source.kustomize = role;
+  }
   return sources;
 }
 

@@ -23,6 +23,10 @@ export const k8sSchema: Rule = {
     const unchecked = new Set<string>();
     const out: RuleFinding[] = [];
     for (const object of model.objects) {
+      // A kustomize patch is a partial object: judged once applied (--kustomize), not as it is.
+      if (object.source.kustomize === 'patch') continue;
+      // A kustomize resource may get required fields from its kustomization (commonLabels: selectors).
+      const completed = object.source.kustomize === 'resource';
       const result = validateKubernetesObject(object.ref.value, crds);
       if (!result.known && result.issues.length === 0) {
         const kind = `${String(object.ref.value.apiVersion)} ${object.ref.kind}`;
@@ -31,7 +35,7 @@ export const k8sSchema: Rule = {
         out.push({ at: object.at(['kind']), severity: 'info', message: `${kind}: not checked (no schema known for it, and no CustomResourceDefinition of it among the linted files)`, subject: object });
         continue;
       }
-      for (const i of result.issues) if (!coveredElsewhere(i.path, i.message)) out.push({ at: object.at(i.path), message: i.message, subject: object });
+      for (const i of result.issues) if (!coveredElsewhere(i.path, i.message) && !(completed && i.message.includes('missing required field'))) out.push({ at: object.at(i.path), message: i.message, subject: object });
     }
     return out;
   },

@@ -1,7 +1,7 @@
 /** Sidecars hardened: non-root, read-only root filesystem, no privilege escalation, no added capabilities, not privileged. */
 import { isPlainObject } from '../../manifest/workloads.js';
 import type { Path } from '../locate.js';
-import { sidecars } from '../pod.js';
+import { hygieneSeverity, sidecars } from '../pod.js';
 import type { Rule, RuleFinding } from '../types.js';
 
 type Json = Record<string, unknown>;
@@ -12,6 +12,8 @@ export const sidecarHardening: Rule = {
   summary: 'sidecars run as non-root with a read-only root filesystem, no privilege escalation, no added capabilities, not privileged',
   check(model) {
     return sidecars(model).flatMap(({ workload, container }) => {
+      const severity = hygieneSeverity(workload, container);
+      if (!severity) return [];
       const sc: Json = isPlainObject(container.value.securityContext) ? container.value.securityContext : {};
       const pod: Json = isPlainObject(workload.spec.securityContext) ? workload.spec.securityContext : {};
       const scPath = [...container.path, 'securityContext'];
@@ -27,7 +29,7 @@ export const sidecarHardening: Rule = {
       if (sc.privileged === true) problems.push([at('privileged'), 'is privileged: remove securityContext.privileged (a sidecar never needs the host)']);
       const caps = isPlainObject(sc.capabilities) ? sc.capabilities : {};
       if (Array.isArray(caps.add) && caps.add.length > 0) problems.push([[...scPath, 'capabilities', 'add'], `adds capabilities ${caps.add.join(', ')}: remove capabilities.add and drop ALL`]);
-      return problems.map(([path, text]): RuleFinding => ({ at: workload.at(path), message: `sidecar ${container.name} ${text}`, subject: workload, container: container.name }));
+      return problems.map(([path, text]): RuleFinding => ({ at: workload.at(path), message: `sidecar ${container.name} ${text}`, severity, subject: workload, container: container.name }));
     });
   },
 };

@@ -1,6 +1,6 @@
 /** Sidecars with CPU and memory requests and a memory limit, so they are scheduled and cannot starve the app. */
 import { isPlainObject } from '../../manifest/workloads.js';
-import { sidecars } from '../pod.js';
+import { hygieneSeverity, sidecars } from '../pod.js';
 import type { Rule } from '../types.js';
 
 const REQUIRED: [section: 'requests' | 'limits', resource: string][] = [
@@ -15,6 +15,8 @@ export const sidecarResources: Rule = {
   summary: 'sidecars set CPU and memory requests and a memory limit',
   check(model) {
     return sidecars(model).flatMap(({ workload, container }) => {
+      const severity = hygieneSeverity(workload, container);
+      if (!severity) return [];
       const resources = isPlainObject(container.value.resources) ? container.value.resources : {};
       const missing = REQUIRED.filter(([section, resource]) => {
         const values = resources[section];
@@ -25,6 +27,7 @@ export const sidecarResources: Rule = {
       return [{
         at: workload.at(path),
         message: `sidecar ${container.name} has no resources.${missing.join(', resources.')}: set them (e.g. requests cpu 100m, memory 128Mi; limits memory 256Mi) so it is scheduled with room and cannot take the app's memory`,
+        severity,
         subject: workload,
         container: container.name,
       }];
