@@ -90,7 +90,7 @@ function proxyNodeFlags() {
 /** The bundled proxy with one inbound listener of `protocol` in front of `backendPort`. */
 async function startBundled(bundle, protocol, backendPort) {
   const port = await freePort();
-  const config = join(dir, `proxy-${protocol}.json`);
+  const config = join(dir, `proxy-${protocol}-${port}.json`); // one file each: the proxy watches it
   writeFileSync(config, JSON.stringify({ inbound: { protocol, port, address: '127.0.0.1', target: { host: '127.0.0.1', port: backendPort } }, admin: { port: 0 }, accessLog: { enabled: true } }));
   const child = start(`sidecarctl ${protocol}`, PROXY_CPU, process.execPath, [...proxyNodeFlags(), bundle, '--config', config]);
   await waitForPort(port, child);
