@@ -67,12 +67,16 @@ export function parseLogOutput(raw: string): LogOutput {
   return { kind: match[1] as 'forward' | 'es' | 'loki', host: match[2]!, port: parsePort(match[3]!) };
 }
 
-/** `name=host:port` or `name=host:port@localPort` (local port defaults to the remote port). */
+/**
+ * `name=[scheme://]host:port[@localPort]` (local port defaults to the remote port); the scheme says
+ * what the upstream speaks: http (default), http2, grpc or tcp.
+ */
 export function parseUpstream(raw: string): Upstream {
-  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=([A-Za-z0-9.-]+):(\d+)(?:@(\d+))?$/.exec(raw.trim());
-  if (!match) throw new Error(`"${raw}" is not NAME=HOST:PORT[@LOCALPORT] (NAME a lowercase DNS label)`);
-  const port = parsePort(match[4]!);
-  return { name: match[1]!, host: match[3]!, port, localPort: match[5] ? parsePort(match[5]) : port };
+  const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)=(?:(http|http2|grpc|tcp):\/\/)?([A-Za-z0-9.-]+):(\d+)(?:@(\d+))?$/.exec(raw.trim());
+  if (!match) throw new Error(`"${raw}" is not NAME=[http|http2|grpc|tcp://]HOST:PORT[@LOCALPORT] (NAME a lowercase DNS label)`);
+  const port = parsePort(match[5]!);
+  const protocol = (match[3] ?? 'http') as Upstream['protocol'];
+  return { name: match[1]!, protocol, host: match[4]!, port, localPort: match[6] ? parsePort(match[6]) : port };
 }
 
 /** A peer identity as users write it: a SPIFFE URI, `namespace/serviceaccount`, or a service account of the workload's namespace. */
@@ -223,8 +227,8 @@ export const OPTIONS: OptionDef[] = [
     apply: (s, raw) => { s.burst = positive(raw); },
   },
   {
-    key: 'upstream', flag: '--upstream <name=host:port>', repeatable: true, description: 'outbound route: the app calls 127.0.0.1:PORT (or @LOCALPORT), the proxy applies retries, timeouts and mTLS',
-    schema: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?=[A-Za-z0-9.-]+:\\d+(@\\d+)?$' } },
+    key: 'upstream', flag: '--upstream <name=host:port>', repeatable: true, description: 'outbound route: the app calls 127.0.0.1:PORT (or @LOCALPORT), the proxy applies retries, timeouts and mTLS; grpc://, http2:// or tcp:// before the host for upstreams that speak those',
+    schema: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?=((http|http2|grpc|tcp)://)?[A-Za-z0-9.-]+:\\d+(@\\d+)?$' } },
     apply: (s, raw) => {
       const upstream = parseUpstream(text(raw));
       if (s.upstreams.some((u) => u.name === upstream.name)) throw new Error(`upstream "${upstream.name}" is given twice`);

@@ -18,8 +18,12 @@ export type LogOutput =
   | { kind: 'forward' | 'es' | 'loki'; host: string; port: number };
 
 /** An outbound route: the app calls 127.0.0.1:localPort, the proxy forwards to host:port. */
+/** What an outbound upstream speaks: `grpc://` and `tcp://` in `--upstream`, else http. */
+export type UpstreamProtocol = 'http' | 'http2' | 'grpc' | 'tcp';
+
 export interface Upstream {
   name: string;
+  protocol: UpstreamProtocol;
   host: string;
   port: number;
   localPort: number;

@@ -189,3 +189,40 @@ describe('shop, --proxy bundled (HTTP/1.1, HTTP/2, gRPC, TCP and TLS passthrough
     expect(uninject(parseSource('shop.yaml', out)).files[0]!.text).toBe(source.text);
   });
 });
+
+describe('outbound upstreams by protocol: --upstream NAME=grpc://, tcp://', () => {
+  const source = load(SHOP);
+  const upstreams = flags(['upstream', 'pay=grpc://payments.shop.svc:9090@15101'], ['upstream', 'db=tcp://postgres.shop.svc:5432@15102'], ['upstream', 'web=web.shop.svc:80@15103'], ['retries', '2']);
+
+  it('Envoy: a tcp_proxy for tcp://, HTTP/2 to grpc:// upstreams, an HTTP connection manager for the rest; valid', async () => {
+    const out = inject(source, upstreams).files[0]!.text;
+    expect(schemaIssues(out)).toEqual([]);
+    expect((await envoyIssues(out)).issues).toEqual([]);
+    const envoy = envoyOf(out, 'catalog');
+    expect(filterNames(listener(envoy, 'outbound_db').filter_chains[0])).toEqual(['envoy.filters.network.tcp_proxy']);
+    expect(filterNames(listener(envoy, 'outbound_pay').filter_chains[0])).toEqual(['envoy.filters.network.http_connection_manager']);
+    const clusters = (envoy.static_resources as Json).clusters as Json[];
+    const h2 = (name: string) => Boolean(clusters.find((c) => c.name === `upstream_${name}`)!.typed_extension_protocol_options);
+    expect([h2('pay'), h2('db'), h2('web')]).toEqual([true, false, false]);
+  });
+
+  it('the bundled proxy: grpc and tcp outbound listeners (no retries for tcp, gRPC statuses for grpc); refused: TLS origination to tcp://', () => {
+    const layer = [...flags(['proxy', 'bundled']), ...upstreams];
+    const out = inject(source, layer).files[0]!.text;
+    expect(schemaIssues(out)).toEqual([]);
+    const cm = objectsOfText(out).find((o) => o.kind === 'ConfigMap' && (o.metadata as Json).name === 'catalog-sidecarctl') as Json;
+    const outbound = JSON.parse(cm.data['proxy.json']).outbound as Json[];
+    expect(outbound.map((o) => [o.name, o.protocol ?? 'http', o.port, o.retries !== undefined])).toEqual([
+      ['pay', 'grpc', 15101, true],
+      ['db', 'tcp', 15102, false],
+      ['web', 'http', 15103, true],
+    ]);
+    expect(outbound[0]!.retries.retryOn).toContain('unavailable');
+    const mtls = [...layer, ...flags(['mtls', 'strict'], ['mtls-issuer', 'mesh-ca'], ['upstream-mtls', 'db'])];
+    expect(() => inject(source, mtls)).toThrow(/--upstream-mtls db: the bundled proxy originates TLS for HTTP upstreams only/);
+  });
+
+  it('refuses an unknown scheme with the accepted form', () => {
+    expect(() => inject(source, flags(['upstream', 'x=redis://r:6379']))).toThrow(/NAME=\[http\|http2\|grpc\|tcp:\/\/\]HOST:PORT/);
+  });
+});

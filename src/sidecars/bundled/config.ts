@@ -118,13 +118,17 @@ export function bundledProxyConfig(ctx: WorkloadContext): ProxyConfig {
   else if (inbounds.length > 1) config.inbound = inbounds;
   config.outbound = s.upstreams.map((u) => {
     const tls = origination(ctx, source, u.name);
+    const tcp = u.protocol === 'tcp';
+    if (tcp && tls) throw new UserError(`--upstream-mtls ${u.name}: the bundled proxy originates TLS for HTTP upstreams only, and ${u.name} is tcp://; use --proxy envoy`);
     return {
       name: u.name,
+      ...(u.protocol === 'http' ? {} : { protocol: u.protocol }),
       port: u.localPort,
       address: '127.0.0.1',
       target: { host: u.host, port: u.port },
       ...(timeouts ? { timeouts } : {}),
-      ...(retry ? { retries: retry } : {}),
+      // Opaque bytes cannot be replayed; gRPC upstreams retry on gRPC's statuses too.
+      ...(retry && !tcp ? { retries: u.protocol === 'grpc' ? grpcRetries(retry) : retry } : {}),
       // Eject an upstream that keeps failing, as Envoy's outlier detection does.
       circuitBreaker: { consecutive5xx: 5, ejectionMs: 30_000 },
       ...(tls ? { tls } : {}),
