@@ -32,8 +32,30 @@ function keyIs(pair: Pair, part: string | number): boolean {
 
 /** Where each anchor name is first used by an alias, per document (computed once, and only when the text has aliases). */
 const aliasUses = new WeakMap<Document, Map<string, number>>();
+/** Documents whose text has no anchor, alias or merge key: nothing in them is shared (no walk needed). */
+const plainDocs = new WeakSet<Document>();
+const NO_USES = new Map<string, number>();
+
+/** What could start an anchor (`&a`), an alias (`*a`) or a merge key (`<<:`); a false hit only costs a walk. */
+const SHARING_TOKEN = /(?:^|[\s[{,])[*&][^\s[\]{},]|<<[ \t]*:/gm;
+
+/** Mark the documents of a text that cannot share nodes, from one scan of the text (parseSource calls this). */
+export function markPlainDocuments(text: string, docs: readonly Document.Parsed[]): void {
+  const hits = [...text.matchAll(SHARING_TOKEN)].map((m) => m.index);
+  let h = 0;
+  for (const doc of docs) {
+    const [start, , end] = doc.range;
+    while (h < hits.length && hits[h]! < start) h++;
+    if (h >= hits.length || hits[h]! >= end) plainDocs.add(doc);
+  }
+}
+
+export function isPlainDocument(doc: Document): boolean {
+  return plainDocs.has(doc);
+}
 
 function usesOf(doc: Document): Map<string, number> {
+  if (plainDocs.has(doc)) return NO_USES;
   let uses = aliasUses.get(doc);
   if (!uses) {
     uses = new Map();
@@ -117,6 +139,7 @@ export function nodeAt(doc: Document, path: Path): Node | undefined {
 const mergeKeys = new WeakMap<Document, boolean>();
 
 function hasMergeKeys(doc: Document): boolean {
+  if (plainDocs.has(doc)) return false;
   let found = mergeKeys.get(doc);
   if (found === undefined) {
     found = false;

@@ -7,7 +7,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isCollection, isPair, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { UserError } from '../errors.js';
-import { unresolvedAlias } from './anchors.js';
+import { isPlainDocument, markPlainDocuments, unresolvedAlias } from './anchors.js';
 
 export type SourceFormat = 'yaml' | 'json';
 
@@ -80,7 +80,7 @@ export function parseSource(path: string, text: string): SourceFile {
   if (text.includes('\0')) throw new UserError('binary file, not a manifest', path);
   const lines = new LineCounter();
   const list = parseDocuments(path, text, lines);
-  const hasAliases = text.includes('*');
+  markPlainDocuments(text, list);
   for (const doc of list) {
     const error = doc.errors[0];
     if (error) {
@@ -93,7 +93,7 @@ export function parseSource(path: string, text: string): SourceFile {
     if (deep) throw new UserError(TOO_DEEP, path, lines.linePos(deep.range?.[0] ?? 0).line);
     // The yaml library finds an unknown alias only when the document is converted, and then says where
     // the document starts: say where the alias is (anchors never reach across `---`).
-    const alias = hasAliases ? unresolvedAlias(doc) : undefined;
+    const alias = isPlainDocument(doc) ? undefined : unresolvedAlias(doc);
     if (alias) {
       const text = `alias *${alias.name} has no anchor &${alias.name} before it in this document (anchors do not reach across documents)`;
       throw new UserError(text, path, lines.linePos(alias.offset).line);
