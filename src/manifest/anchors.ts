@@ -37,7 +37,8 @@ const plainDocs = new WeakSet<Document>();
 const NO_USES = new Map<string, number>();
 
 /** What could start an anchor (`&a`), an alias (`*a`) or a merge key (`<<:`); a false hit only costs a walk. */
-const SHARING_TOKEN = /(?:^|[\s[{,])[*&][^\s[\]{},]|<<[ \t]*:/gm;
+// `&&` (shell in a script) and `*"` (a cron schedule) are left out: no one names an anchor `&` or `"...`.
+const SHARING_TOKEN = /(?:^|[\s[{,])[*&][^\s[\]{},"'&*]|<<[ \t]*:/gm;
 
 /** Mark the documents of a text that cannot share nodes, from one scan of the text (parseSource calls this). */
 export function markPlainDocuments(text: string, docs: readonly Document.Parsed[]): void {
