@@ -31,7 +31,7 @@ import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, haproxyConf, nginxConf as nginxConfIn, spawnTracked, waitForPort, which } from './proxy/peers.js';
+import { freePort, haproxyConf, median, nginxConf as nginxConfIn, rssSampler, spawnTracked, waitForPort, which } from './proxy/peers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -87,21 +87,6 @@ function cpuSeconds(pid) {
 }
 
 /** Peak VmRSS (MB) of a process, sampled until stop() is called. */
-function rssSampler(pid) {
-  let peak = 0;
-  const sample = () => {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]));
-    } catch {
-      // process gone
-    }
-  };
-  sample();
-  const t = setInterval(sample, 100);
-  return () => (clearInterval(t), sample(), peak / 1024);
-}
-
 function runLoad(cmd, args) {
   const [c, a] = onCpu(LOAD_CPU, cmd, args);
   return new Promise((resolve, reject) => {
@@ -146,11 +131,6 @@ async function slowReaders(port, pid) {
   for (const s of sockets) s.destroy();
   await new Promise((r) => setTimeout(r, 500));
   return peak;
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 /**

@@ -1,7 +1,7 @@
 // Plumbing shared by the proxy benchmarks (bench/proxy.js, bench/proxy/differential.js): free
 // ports, waiting for a listener, and the nginx and HAProxy configs both run the peers with.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 
@@ -94,4 +94,25 @@ export function spawnTracked(children, name, cmd, args, opts = {}) {
   children.add(child);
   child.describe = () => `${name}: ${stderr.trim()}`;
   return child;
+}
+
+/** Peak VmRSS (MB) of a process, sampled every 100 ms until the returned function is called. */
+export function rssSampler(pid) {
+  let peak = 0;
+  const sample = () => {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak = Math.max(peak, Number(m[1]));
+    } catch {
+      // process gone
+    }
+  };
+  sample();
+  const t = setInterval(sample, 100);
+  return () => (clearInterval(t), sample(), peak / 1024);
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }

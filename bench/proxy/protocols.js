@@ -20,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, nginxConf, spawnTracked, waitForPort, which } from './peers.js';
+import { freePort, median, nginxConf, rssSampler, spawnTracked, waitForPort, which } from './peers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -64,22 +64,6 @@ function runLoad(cmd, args) {
   });
 }
 
-function rssSampler(pid) {
-  let peak = 0;
-  const sample = () => {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) peak = Math.max(peak, Number(m[1]));
-    } catch {
-      // gone
-    }
-  };
-  sample();
-  const t = setInterval(sample, 100);
-  return () => (clearInterval(t), sample(), peak / 1024);
-}
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const fmt = (n, d = 0) => (n === null || n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
 
 function proxyNodeFlags() {

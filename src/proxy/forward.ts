@@ -20,6 +20,7 @@ import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AccessLog } from './accesslog.js';
+import { arm, disarm, mayRetry, releaseRetryToken, retryAfterBackoff, type AttemptState } from './attempts.js';
 import { Admission, ADMISSION_REASON } from './breaker.js';
 import type { ResolvedListenerConfig } from './config.js';
 import { responseHeaders, scanRequestHeaders, type RequestHead } from './headers.js';
@@ -89,7 +90,7 @@ export function handleRequest(state: ListenerState, req: InboundRequest, res: In
   new Exchange(state, state.route, req, res).start();
 }
 
-class Exchange implements RequestHead, CallSink {
+class Exchange implements RequestHead, CallSink, AttemptState {
   // Filled by scanRequestHeaders.
   upstreamHeaders = EMPTY;
   contentLength = -1;
@@ -352,26 +353,15 @@ class Exchange implements RequestHead, CallSink {
 
   /** Whether to try again; takes a retry budget slot when the answer is yes. */
   mayRetry(retriable: boolean): boolean {
-    if (!retriable || !this.replayable || this.res.destroyed) return false;
-    const { route } = this;
-    if (this.attempts >= route.retry.attempts || route.upstream.breaker.isOpen()) return false;
-    if (!this.state.budget.tryAcquire(route.retry.config.budget)) return false;
-    this.retryToken = true;
-    return true;
+    return mayRetry(this, retriable, this.replayable, this.res.destroyed);
   }
 
   retryAfterBackoff(now: number): void {
-    this.route.upstream.metrics.retries++;
-    // Never back off past the deadline; the next attempt then times out at once with a 504.
-    const delay = Math.min(this.route.retry.backoffMs(this.attempts), Math.max(0, this.deadline - now));
-    this.arm(delay, onBackoffDone);
+    retryAfterBackoff(this, now, onBackoffDone);
   }
 
   releaseRetryToken(): void {
-    if (this.retryToken) {
-      this.retryToken = false;
-      this.state.budget.release();
-    }
+    releaseRetryToken(this);
   }
 
   /** The current attempt is over: free its breaker slot. */
@@ -416,15 +406,11 @@ class Exchange implements RequestHead, CallSink {
   }
 
   arm(ms: number, fn: (ex: Exchange) => void): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(fn, Math.max(1, ms), this);
+    arm(this, ms, fn);
   }
 
   disarm(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    disarm(this);
   }
 
   /** The response is over (sent, or the client went away): release everything and log. */

@@ -21,6 +21,7 @@
  */
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
+import { arm, disarm, mayRetry, releaseRetryToken, retryAfterBackoff, type AttemptState } from './attempts.js';
 import { Admission, ADMISSION_REASON } from './breaker.js';
 import { speaksH2Upstream } from './config.js';
 import type { ListenerState, Route } from './forward.js';
@@ -60,7 +61,7 @@ export function handleStream(state: ListenerState, stream: ServerHttp2Stream, he
   new StreamExchange(state, state.route, stream, headers, endStream, rawHeaders).start();
 }
 
-class StreamExchange implements RequestHead, CallSink {
+class StreamExchange implements RequestHead, CallSink, AttemptState {
   // Filled by scanRequestHeaders.
   upstreamHeaders = EMPTY;
   contentLength = -1;
@@ -325,25 +326,15 @@ class StreamExchange implements RequestHead, CallSink {
   }
 
   mayRetry(retriable: boolean): boolean {
-    if (!retriable || !this.replayable() || this.stream.destroyed) return false;
-    const { route } = this;
-    if (this.attempts >= route.retry.attempts || route.upstream.breaker.isOpen()) return false;
-    if (!this.state.budget.tryAcquire(route.retry.config.budget)) return false;
-    this.retryToken = true;
-    return true;
+    return mayRetry(this, retriable, this.replayable(), this.stream.destroyed);
   }
 
   retryAfterBackoff(now: number): void {
-    this.route.upstream.metrics.retries++;
-    const delay = Math.min(this.route.retry.backoffMs(this.attempts), Math.max(0, this.deadline - now));
-    this.arm(delay, onBackoffDone);
+    retryAfterBackoff(this, now, onBackoffDone);
   }
 
   releaseRetryToken(): void {
-    if (this.retryToken) {
-      this.retryToken = false;
-      this.state.budget.release();
-    }
+    releaseRetryToken(this);
   }
 
   endAttempt(): void {
@@ -399,15 +390,11 @@ class StreamExchange implements RequestHead, CallSink {
   }
 
   arm(ms: number, fn: (ex: StreamExchange) => void): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(fn, Math.max(1, ms), this);
+    arm(this, ms, fn);
   }
 
   disarm(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    disarm(this);
   }
 
   /** The stream closed: release everything and log. */

@@ -16,7 +16,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
-import type { Call, CallPool, CallSink } from './pool.js';
+import { CONNECT_ERRORS, type Call, type CallPool, type CallSink } from './pool.js';
 import { Failure } from './retry.js';
 
 export interface H2PoolOptions {
@@ -32,8 +32,6 @@ export interface H2PoolOptions {
 /** Streams per session until the server's SETTINGS arrive (RFC 9113 recommends at least 100). */
 const ASSUMED_MAX_STREAMS = 100;
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
-/** Node error codes meaning the connection (or its TLS handshake) never came up. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EADDRNOTAVAIL']);
 
 /** Fields that belong to one HTTP/1.1 connection and may not appear in HTTP/2. */
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
