@@ -4,6 +4,8 @@
  * and the one timer an exchange has at a time.
  */
 import type { ListenerState, Route } from './forward.js';
+import type { Call } from './pool.js';
+import { Failure } from './retry.js';
 
 export interface AttemptState {
   readonly state: ListenerState;
@@ -14,6 +16,40 @@ export interface AttemptState {
   retryToken: boolean;
   /** The one pending timer: attempt timeout, request deadline or retry back-off. */
   timer: NodeJS.Timeout | null;
+  /** This request is the circuit breaker's half-open probe. */
+  probe: boolean;
+  /** The keep-alive race (or a refused HTTP/2 stream) was already retried. */
+  poolRetried: boolean;
+}
+
+/**
+ * An attempt failed without a response (its breaker slot already freed): charges the upstream,
+ * then says what next: `again` at once (a pooled connection reset just as it was reused means the
+ * upstream closed an idle connection, and a refused HTTP/2 stream was never processed: once,
+ * whatever the retry policy says), `later` (a retry after back-off, scheduled), or the status to
+ * answer with.
+ */
+export function afterFailure<T extends AttemptState>(
+  ex: T,
+  call: Call,
+  failure: Failure,
+  replayable: boolean,
+  clientGone: boolean,
+  onBackoffDone: (ex: T) => void,
+): 'again' | 'later' | number {
+  const now = performance.now();
+  ex.route.upstream.breaker.record(false, ex.probe, now);
+  ex.probe = false;
+  releaseRetryToken(ex);
+  if (failure === Failure.Reset && call.reused && replayable && !ex.poolRetried && !clientGone) {
+    ex.poolRetried = true;
+    return 'again';
+  }
+  if (mayRetry(ex, ex.route.retry.retriableFailure(failure), replayable, clientGone)) {
+    retryAfterBackoff(ex, now, onBackoffDone);
+    return 'later';
+  }
+  return failure === Failure.Timeout ? 504 : failure === Failure.ConnectFailure ? 503 : 502;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AccessLog } from './accesslog.js';
-import { arm, disarm, mayRetry, releaseRetryToken, retryAfterBackoff, type AttemptState } from './attempts.js';
+import { afterFailure, arm, disarm, mayRetry, releaseRetryToken, retryAfterBackoff, type AttemptState } from './attempts.js';
 import { Admission, ADMISSION_REASON } from './breaker.js';
 import type { ResolvedListenerConfig } from './config.js';
 import { responseHeaders, scanRequestHeaders, type RequestHead } from './headers.js';
@@ -324,24 +324,9 @@ class Exchange implements RequestHead, CallSink, AttemptState {
     this.disarm();
     this.awaitingUpstream = false;
     this.endAttempt();
-    const now = performance.now();
-    this.route.upstream.breaker.record(false, this.probe, now);
-    this.probe = false;
-    this.releaseRetryToken();
-
-    // A pooled connection reset just as it was reused means the upstream closed an idle
-    // connection, not that it failed: retry once at once, whatever the retry policy says.
-    if (failure === Failure.Reset && call.reused && this.replayable && !this.poolRetried && !this.res.destroyed) {
-      this.poolRetried = true;
-      this.attempt();
-      return;
-    }
-    if (this.mayRetry(this.route.retry.retriableFailure(failure))) {
-      this.retryAfterBackoff(now);
-      return;
-    }
-    const status = failure === Failure.Timeout ? 504 : failure === Failure.ConnectFailure ? 503 : 502;
-    this.local(status, `upstream-${FAILURE_NAME[failure]}`);
+    const next = afterFailure(this, call, failure, this.replayable, this.res.destroyed, onBackoffDone);
+    if (next === 'again') this.attempt();
+    else if (next !== 'later') this.local(next, `upstream-${FAILURE_NAME[failure]}`);
   }
 
   // ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@
  */
 import http2, { type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { arm, disarm, mayRetry, releaseRetryToken, retryAfterBackoff, type AttemptState } from './attempts.js';
+import { afterFailure, arm, disarm, mayRetry, releaseRetryToken, retryAfterBackoff, type AttemptState } from './attempts.js';
 import { Admission, ADMISSION_REASON } from './breaker.js';
 import { speaksH2Upstream } from './config.js';
 import type { ListenerState, Route } from './forward.js';
@@ -301,22 +301,9 @@ class StreamExchange implements RequestHead, CallSink, AttemptState {
     this.disarm();
     this.awaitingUpstream = false;
     this.endAttempt();
-    const now = performance.now();
-    this.route.upstream.breaker.record(false, this.probe, now);
-    this.probe = false;
-    this.releaseRetryToken();
-    // A reused connection reset at once, or a stream the app refused unprocessed: once, at once.
-    if (failure === Failure.Reset && call.reused && this.replayable() && !this.poolRetried && !this.stream.destroyed) {
-      this.poolRetried = true;
-      this.attempt();
-      return;
-    }
-    if (this.mayRetry(this.route.retry.retriableFailure(failure))) {
-      this.retryAfterBackoff(now);
-      return;
-    }
-    const status = failure === Failure.Timeout ? 504 : failure === Failure.ConnectFailure ? 503 : 502;
-    this.local(status, `upstream-${FAILURE_NAME[failure]}`);
+    const next = afterFailure(this, call, failure, this.replayable(), this.stream.destroyed, onBackoffDone);
+    if (next === 'again') this.attempt();
+    else if (next !== 'later') this.local(next, `upstream-${FAILURE_NAME[failure]}`);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -15,19 +15,12 @@
  */
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import net from 'node:net';
-import tls, { type ConnectionOptions } from 'node:tls';
-import { CONNECT_ERRORS, type Call, type CallPool, type CallSink } from './pool.js';
+import tls from 'node:tls';
+import { CONNECT_ERRORS, type Call, type CallPool, type CallSink, type PoolOptions } from './pool.js';
 import { Failure } from './retry.js';
 
-export interface H2PoolOptions {
-  host: string;
-  port: number;
-  /** TLS origination options (ALPN h2); null for h2c with prior knowledge. */
-  tls: ConnectionOptions | null;
-  maxConnections: number;
-  idleMs: number;
-  maxHeaderBytes: number;
-}
+/** As for the HTTP/1.1 pool; `tls` null is h2c with prior knowledge, else h2 by ALPN. */
+export type H2PoolOptions = PoolOptions;
 
 /** Streams per session until the server's SETTINGS arrive (RFC 9113 recommends at least 100). */
 const ASSUMED_MAX_STREAMS = 100;
