@@ -102,6 +102,8 @@ class StreamExchange implements RequestHead, CallSink, AttemptState {
   trailers: OutgoingHttpHeaders | null = null;
   /** Our side of the stream is complete (response and trailers written). */
   completed = false;
+  /** The response head asked node for a 'wantTrailers' event (trailers follow the body). */
+  trailersPending = false;
   /** Kept: node detaches a stream from its session once the stream is destroyed. */
   readonly session: ServerHttp2Session | undefined;
 
@@ -233,15 +235,20 @@ class StreamExchange implements RequestHead, CallSink, AttemptState {
     const head = this.pendingHead;
     if (head === null) return true;
     this.pendingHead = null;
+    // Trailers may follow from an HTTP/2 app (and from the proxy, for a gRPC call it cuts short):
+    // keep the stream open for them.
+    const waitForTrailers = !endStream && (speaksH2Upstream(this.route.config.protocol) || this.grpc);
     try {
-      // Trailers may follow from an HTTP/2 app: keep the stream open for them.
-      this.stream.respond(head, { endStream, waitForTrailers: !endStream && speaksH2Upstream(this.route.config.protocol) });
+      this.stream.respond(head, { endStream, waitForTrailers });
     } catch {
       this.abandonAttempt();
       this.local(502, 'upstream-invalid-response');
       return false;
     }
-    if (!endStream) this.stream.on('wantTrailers', onWantTrailers);
+    if (waitForTrailers) {
+      this.trailersPending = true;
+      this.stream.once('wantTrailers', onWantTrailers);
+    }
     return true;
   }
 
@@ -355,8 +362,9 @@ class StreamExchange implements RequestHead, CallSink, AttemptState {
       this.grpcStatus = code;
       const fields = { 'grpc-status': String(code), 'grpc-message': reason, ...extra };
       if (stream.headersSent) {
+        // The response has begun: the status goes in its trailers.
+        if (!this.trailersPending) return void stream.close(NGHTTP2_INTERNAL_ERROR);
         this.trailers = fields;
-        this.stream.on('wantTrailers', onWantTrailers);
         if (!stream.writableEnded) stream.end();
         return;
       }

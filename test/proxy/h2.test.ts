@@ -170,6 +170,27 @@ describe('gRPC status answers from the proxy', () => {
     expect(error?.code).toBe(grpc.status.UNAVAILABLE);
   });
 
+  it('ends a streaming call that outlives its grpc-timeout with DEADLINE_EXCEEDED in the trailers, after its messages so far', async () => {
+    proxy = await startProxy(grpcConfig(app.port));
+    // A raw HTTP/2 client with no deadline of its own: only the proxy can end the call.
+    const session = http2.connect(`http://127.0.0.1:${proxy.port('inbound')}`);
+    const message = Buffer.from('1000');
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+    const result = await new Promise<{ bytes: number; trailers: http2.IncomingHttpHeaders }>((resolve, reject) => {
+      const req = session.request({ ':method': 'POST', ':path': '/test.Echo/ServerStream', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '300m' });
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('trailers', (trailers) => resolve({ bytes, trailers }));
+      req.on('error', reject);
+      req.end(framed);
+    });
+    session.close();
+    expect(result.bytes).toBeGreaterThan(0);
+    expect(result.trailers['grpc-status']).toBe('4');
+    const line = await waitFor(() => proxy!.access().find((l) => l.path === '/test.Echo/ServerStream'));
+    expect(line).toMatchObject({ grpcStatus: 4, error: 'deadline-exceeded' });
+  });
+
   it('honours grpc-timeout, capped by timeouts.requestMs', async () => {
     proxy = await startProxy(grpcConfig(app.port, { timeouts: { requestMs: 400, idleMs: 60_000, headersMs: 10_000 } }));
     // A client with a 10 s deadline: the proxy's 400 ms cap ends the call, as DEADLINE_EXCEEDED.
