@@ -38,25 +38,30 @@ export function upperLayer(recorded: SettingsLayer, flags: SettingsLayer): Setti
 
 /**
  * Of the upper layer (recorded + flags), what changes the result over the lower layers: each key is
- * dropped when resolving without it gives the same settings.
+ * dropped when resolving without it gives the same settings. Keys already recorded (and not given again
+ * as flags) stay: a re-run with the same value now in the profile must not rewrite the record, or
+ * `inject --check` would fail on an injection that did not change.
  */
-export function settingsToRecord(lower: SettingsLayer[], upper: SettingsLayer): RecordedSettings | undefined {
+export function settingsToRecord(lower: SettingsLayer[], upper: SettingsLayer, kept: ReadonlySet<string> = new Set()): RecordedSettings | undefined {
   if (upper.length === 0) return undefined;
   const full = JSON.stringify(resolveSettings([...lower, upper]));
   const out: RecordedSettings = {};
   for (const key of [...new Set(upper.map((r) => r.key))]) {
     const entries = upper.filter((r) => r.key === key);
     if (entries.some((r) => typeof r.value === 'string' && CREDENTIALS.test(r.value))) continue;
-    let same = false;
-    try {
-      same = JSON.stringify(resolveSettings([...lower, upper.filter((r) => r.key !== key)])) === full;
-    } catch {
-      same = false; // without it the combination is invalid: it matters
-    }
-    if (same) continue;
+    if (!kept.has(key) && !matters(lower, upper, key, full)) continue;
     out[key] = OPTIONS_BY_KEY.get(key)?.repeatable ? entries.map((r) => r.value) : entries.at(-1)!.value;
   }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Whether resolving without `key` gives other settings (or an invalid combination). */
+function matters(lower: SettingsLayer[], upper: SettingsLayer, key: string, full: string): boolean {
+  try {
+    return JSON.stringify(resolveSettings([...lower, upper.filter((r) => r.key !== key)])) !== full;
+  } catch {
+    return true; // without it the combination is invalid: it matters
+  }
 }
 
 /** The ops with the workload's status annotation carrying these settings. */

@@ -211,7 +211,8 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
       report.notes.push(...decision.notes);
       if (decision.context.settings.proxy !== 'none') report.ports = decision.context.ports;
       injected.set(ref, decision.context);
-      changes.ops.push({ ref, ops: withRecordedSettings(decision.ops, settingsToRecord(lower, upper)) });
+      const kept = new Set(recorded.map((r) => r.key).filter((key) => !options.flags.some((f) => f.key === key)));
+      changes.ops.push({ ref, ops: withRecordedSettings(decision.ops, settingsToRecord(lower, upper, kept)) });
       changes.addBefore.push({ ref, objects: options.decorate ? options.decorate(decision.objects, ref) : decision.objects });
     }
     stepDone();

@@ -39,7 +39,9 @@ export function settingsOf(subject: SettingsSubject, profile: SettingsLayer): Wo
     const metaPath = podMetadataPath(subject.kind);
     const statusPath = [...metaPath, 'annotations', STATUS_ANNOTATION];
     const recorded = recordedLayer(readStatus<WorkloadStatus>(getPath(subject.value, metaPath)), { file: subject.file, line: subject.at(statusPath).line });
-    for (const raw of recorded) origins.set(raw.key, subject.at(statusPath));
+    // No origin for them: they were flags, and no line of the files would change them (rules that
+    // point at a setting's line leave them alone, as they leave flags).
+    for (const raw of recorded) origins.delete(raw.key);
     const settings = resolveSettings(workloadLayers(profile, annotations, recorded));
     return { ok: true, settings, origin: (key) => origins.get(key) };
   } catch (error) {
