@@ -25,10 +25,13 @@ describe('units', () => {
 });
 
 describe('settings', () => {
-  it('parses upstreams with an optional local port', () => {
-    expect(parseUpstream('pay=pay.svc:8080')).toEqual({ name: 'pay', host: 'pay.svc', port: 8080, localPort: 8080 });
+  it('parses upstreams with an optional protocol and local port', () => {
+    expect(parseUpstream('pay=pay.svc:8080')).toEqual({ name: 'pay', protocol: 'http', host: 'pay.svc', port: 8080, localPort: 8080 });
     expect(parseUpstream('pay=pay.svc:8080@19000').localPort).toBe(19000);
-    expect(() => parseUpstream('Pay=pay.svc:8080')).toThrow(/NAME=HOST:PORT/);
+    expect(parseUpstream('pay=grpc://pay.svc:9090@19001')).toEqual({ name: 'pay', protocol: 'grpc', host: 'pay.svc', port: 9090, localPort: 19001 });
+    expect(parseUpstream('db=tcp://pg.svc:5432').protocol).toBe('tcp');
+    expect(() => parseUpstream('db=postgres://pg.svc:5432')).toThrow(/NAME=\[http\|http2\|grpc\|tcp:\/\/\]HOST:PORT/);
+    expect(() => parseUpstream('Pay=pay.svc:8080')).toThrow(/HOST:PORT/);
     expect(() => parseUpstream('pay=pay.svc:99999')).toThrow(/not a port/);
   });
 

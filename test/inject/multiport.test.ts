@@ -177,7 +177,7 @@ describe('shop, --proxy bundled (HTTP/1.1, HTTP/2, gRPC, TCP and TLS passthrough
   it('is valid and reversible, lint-clean, and strict mTLS covers every proxied port', async () => {
     expect(schemaIssues(out)).toEqual([]);
     expect(await lint([parseSource('shop.injected.yaml', out)], emptyConfig(), layer)).toEqual([]);
-    const strictLayer = flags(['proxy', 'bundled'], ['mtls', 'strict'], ['mtls-issuer', 'mesh-ca'], ['retries', '2']);
+    const strictLayer = flags(['proxy', 'bundled'], ['mtls', 'strict'], ['mtls-issuer', 'mesh-ca'], ['retries', '2'], ['per-try-timeout', '500ms']);
     const strict = inject(source, strictLayer).files[0]!.text;
     expect(await lint([parseSource('shop.injected.yaml', strict)], emptyConfig(), strictLayer)).toEqual([]);
     const cm = objectsOfText(strict).find((o) => o.kind === 'ConfigMap' && (o.metadata as Json).name === 'catalog-sidecarctl') as Json;
