@@ -8,7 +8,7 @@
  * Layers, lowest first: defaults < profile < annotations < recorded < flags given now.
  */
 import { resolveSettings, type RawSetting, type SettingsLayer } from '../settings/resolve.js';
-import { OPTIONS_BY_KEY } from '../settings/options.js';
+import { OPTIONS, OPTIONS_BY_KEY } from '../settings/options.js';
 import { formatStatus, STATUS_ANNOTATION, type WorkloadStatus } from './status.js';
 import type { EditOp } from '../manifest/edit-ops.js';
 import { isPlainObject } from '../manifest/workloads.js';
@@ -17,6 +17,7 @@ type Value = RawSetting['value'];
 /** Setting key -> its value (a list for repeatable settings), as given. */
 export type RecordedSettings = Record<string, Value | Value[]>;
 
+const OPTION_ORDER = OPTIONS.map((o) => o.key);
 const CREDENTIALS = /\/\/[^/@\s]*:[^/@\s]*@/;
 
 /** The recorded settings of a status record as a settings layer located at the status annotation. */
@@ -46,11 +47,14 @@ export function settingsToRecord(lower: SettingsLayer[], upper: SettingsLayer, k
   if (upper.length === 0) return undefined;
   const full = JSON.stringify(resolveSettings([...lower, upper]));
   const out: RecordedSettings = {};
-  for (const key of [...new Set(upper.map((r) => r.key))]) {
+  // In the option table's order and as text, so the record is the same whether the settings came
+  // as flags or as a YAML map (a kustomize transformer's spec, a kpt functionConfig).
+  const keys = [...new Set(upper.map((r) => r.key))].sort((a, b) => OPTION_ORDER.indexOf(a) - OPTION_ORDER.indexOf(b));
+  for (const key of keys) {
     const entries = upper.filter((r) => r.key === key);
     if (entries.some((r) => typeof r.value === 'string' && CREDENTIALS.test(r.value))) continue;
     if (!kept.has(key) && !matters(lower, upper, key, full)) continue;
-    out[key] = OPTIONS_BY_KEY.get(key)?.repeatable ? entries.map((r) => r.value) : entries.at(-1)!.value;
+    out[key] = OPTIONS_BY_KEY.get(key)?.repeatable ? entries.map((r) => String(r.value)) : String(entries.at(-1)!.value);
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

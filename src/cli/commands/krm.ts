@@ -66,7 +66,9 @@ export async function krmCommand(input: string, requested: KrmMode | undefined):
       const findings = await lintSources([source], { profile: layer, config: emptyConfig(), rules: RULES });
       results.push(...findings.map((f) => findingResult(f, doc, lines)));
     } else {
-      const result = runInjection([source], { mode, profile: layer, flags: [], decorate: placeInWorkloadFile(doc) });
+      // The function's settings are this run's choice, as flags are: recorded in the status
+      // annotation, so that a later inject --check or lint re-creates the output without them.
+      const result = runInjection([source], { mode, profile: [], flags: layer, decorate: placeInWorkloadFile(doc) });
       out = result.files[0]!.text;
       results.push(...result.reports.flatMap(reportResults));
     }
@@ -224,7 +226,7 @@ export async function kustomizePluginCommand(kind: string, args: string[]): Prom
     if (spec !== undefined && !isMap(spec)) throw new UserError('spec must be a map of settings', configPath, lineAt(spec));
     const layer = spec === undefined ? [] : settingsOfMap(spec as YAMLMap, configPath, lineAt).layer;
     const source = parseSource('<stdin>', await readStdin());
-    const result = runInjection([source], { mode, profile: layer, flags: [] });
+    const result = runInjection([source], { mode, profile: [], flags: layer }); // recorded, as flags are
     process.stderr.write(formatReport(result.reports, 'text'));
     process.stdout.write(result.files[0]!.text);
     return 0;
