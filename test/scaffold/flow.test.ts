@@ -32,7 +32,7 @@ function request(dir: string, overrides: Partial<ScaffoldRequest> = {}): Scaffol
 async function until(text: string, run: Promise<unknown>): Promise<void> {
   let ended = false;
   void run.then(() => (ended = true), () => (ended = true));
-  for (let i = 0; i < 40 && !ended && !screen.getScreen().includes(text); i++) {
+  for (let i = 0; i < 12 && !ended && !screen.getScreen().includes(text); i++) {
     await Promise.race([screen.next(), run.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
   }
   expect(screen.getScreen()).toContain(text);
@@ -96,7 +96,7 @@ describe('scaffold prompts', () => {
     await answer('Inbound rate limit', run, '100');
     await answer('Burst', run, '200');
     await answer('Upstreams', run, 'payments=payments.prod.svc.cluster.local');
-    await until('is not NAME=HOST:PORT', run);
+    await until('is not NAME=[http|http2|grpc|tcp://]HOST:PORT', run);
     screen.type(':8080@18080');
     screen.keypress('enter');
     await answer('Write the injected manifests to', run);
