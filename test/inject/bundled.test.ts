@@ -184,6 +184,47 @@ describe('inject --proxy bundled, run for real', () => {
   });
 });
 
+describe('inject --proxy bundled: a pod that is stopped drains', () => {
+  it('runs its preStop as written (a real sleep), then SIGTERM: the in-flight request finishes, /ready is 503, exit 0; both waits fit the grace period', async () => {
+    let release: () => void = () => undefined;
+    const slow = await startBackend((req, res) => {
+      if (req.url === '/slow') release = () => res.end('late but whole');
+      else res.end('ok');
+    });
+    try {
+      // A try may take longer than the drain's start: the request is in flight when SIGTERM comes.
+      const { pod, out } = await runInjectedProxy(slow, [{ key: 'per-try-timeout', value: '20s', flag: '--per-try-timeout' }]);
+      const objects = objectsOfText(out);
+      const spec = (objects.find((o) => o.kind === 'Deployment')!.spec as Obj).template as Obj;
+      const grace = ((spec.spec as Obj).terminationGracePeriodSeconds as number | undefined) ?? 30;
+      const container = podContainers(objects.find((o) => o.kind === 'Deployment')!).find((c) => c.name === 'sidecarctl-proxy')!;
+      const preStop = ((container.lifecycle as Obj).preStop as Obj).exec as { command: string[] };
+      expect(preStop.command[0]).toBe('sleep');
+      const proxyJson = JSON.parse((objects.find((o) => o.kind === 'ConfigMap')!.data as Record<string, string>)['proxy.json']!) as { drainTimeoutMs: number };
+      expect(Number(preStop.command[1]) + proxyJson.drainTimeoutMs / 1000).toBeLessThan(grace);
+
+      // The kubelet runs preStop to its end, then sends SIGTERM.
+      const sleeper = spawn(preStop.command[0]!, preStop.command.slice(1), { stdio: 'ignore' });
+      const slept = new Promise((r) => sleeper.on('exit', r));
+      // While it sleeps the proxy still serves: traffic that has not learnt of the termination.
+      expect((await request(`http://127.0.0.1:${pod.ports.inbound}/during-prestop`)).status).toBe(200);
+      expect(await slept).toBe(0);
+      const inFlight = request(`http://127.0.0.1:${pod.ports.inbound}/slow`);
+      await waitFor(() => slow.requests.some((r) => r.url === '/slow') || undefined, 5000, 'the request reached the app');
+      const stopped = pod.stop();
+      await waitFor(async () => (await request(`http://127.0.0.1:${pod.ports.admin}/ready`).catch(() => ({ status: 0 }))).status === 503 || undefined, 3000, '/ready 503 while draining');
+      release();
+      const reply = await inFlight;
+      expect(reply.status).toBe(200);
+      expect(reply.body).toBe('late but whole');
+      expect(await stopped).toBe(0);
+    } finally {
+      release();
+      await slow.close();
+    }
+  });
+});
+
 describe('inject --proxy bundled --logging: access logs reach the shipper', () => {
   it('the proxy sends each access line to the JSON input the Fluent Bit config opens', async () => {
     const backend = await startBackend();

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../../errors.js';
 import { PACKAGE_ROOT } from '../../package-root.js';
-import { hardenedSecurityContext } from '../hardening.js';
+import { drainSeconds, hardenedSecurityContext } from '../hardening.js';
 import type { Json, WorkloadContext } from '../types.js';
 import { PROXY_CONFIG_FILE } from './config.js';
 import { listenerPortEntries } from '../../model/ports.js';
@@ -41,6 +41,17 @@ export function proxyBundle(): string {
   return bundleText;
 }
 
+/**
+ * Seconds the preStop waits before the kubelet's SIGTERM: the pod is already out of the Service's
+ * ready endpoints (it is terminating), and kube-proxies and ingress controllers need a moment to
+ * learn it; until then new connections still arrive and are served. Then SIGTERM: /ready turns
+ * 503, the listeners stop accepting, and in-flight requests finish within drainTimeoutMs. Both
+ * waits together stay within the grace period (drainSeconds is at most half of it).
+ */
+export function preStopSeconds(drain: number): number {
+  return Math.min(5, Math.ceil(drain / 3));
+}
+
 export function proxyContainer(ctx: WorkloadContext, configVolume: string): Json {
   const s = ctx.settings;
   const config = `${ctx.configDir}/${PROXY_CONFIG_FILE}`;
@@ -63,6 +74,8 @@ export function proxyContainer(ctx: WorkloadContext, configVolume: string): Json
     readinessProbe: { ...probe('/ready'), periodSeconds: 5, failureThreshold: 3 },
     livenessProbe: { ...probe('/live'), periodSeconds: 10, failureThreshold: 3 },
     startupProbe: { ...probe('/ready'), periodSeconds: 1, failureThreshold: 30 },
+    // The node image has a shell's sleep (as the image built from Dockerfile.proxy does).
+    lifecycle: { preStop: { exec: { command: ['sleep', String(preStopSeconds(drainSeconds(ctx.podSpec)))] } } },
     volumeMounts: [{ name: configVolume, mountPath: ctx.configDir, readOnly: true }],
   };
 }
