@@ -167,6 +167,13 @@ function configsOf(object: LintObject): EmbeddedConfig[] {
   return out;
 }
 
+/** The sidecar configs among the ConfigMaps a workload mounts as volumes. */
+export function mountedConfigs(model: LintModel, w: Workload): EmbeddedConfig[] {
+  const volumes = Array.isArray(w.spec.volumes) ? w.spec.volumes : [];
+  const names = new Set(volumes.flatMap((v) => (isPlainObject(v) && isPlainObject(v.configMap) && typeof v.configMap.name === 'string' ? [v.configMap.name] : [])));
+  return model.configs.filter((c) => c.owner.ref.kind === 'ConfigMap' && names.has(c.owner.ref.name) && c.owner.ref.namespace === w.ref.namespace);
+}
+
 const parsedConfigs = new WeakMap<EmbeddedConfig, ParsedConfig>();
 
 /** Parse an embedded YAML (or JSON) config, keeping positions for its issues; once per config, as several rules read it. */

@@ -15,6 +15,9 @@ import { missingReference } from './rules/missing-reference.js';
 import { serviceBypass } from './rules/service-bypass.js';
 import { portBypass } from './rules/port-bypass.js';
 import { protocolMismatch } from './rules/protocol-mismatch.js';
+import { policyBlocksProxy } from './rules/policy-blocks-proxy.js';
+import { openAppPort } from './rules/open-app-port.js';
+import { publicStrict } from './rules/public-strict.js';
 import { configHashRule } from './rules/config-hash.js';
 import { injectDrift } from './rules/inject-drift.js';
 import { initContainerProbes } from './rules/init-container-probes.js';
@@ -40,6 +43,9 @@ export const RULES: readonly Rule[] = [
   serviceBypass,
   portBypass,
   protocolMismatch,
+  policyBlocksProxy,
+  openAppPort,
+  publicStrict,
   configHashRule,
   injectDrift,
   initContainerProbes,

@@ -84,9 +84,12 @@ function peersReach(rule: Json, from: string, workload: ObjectRef): boolean {
 }
 
 /** The proxied ports of a workload with the name its container gives them. */
-function listenersOf(ctx: WorkloadContext): (PortPlan & { listener: number })[] {
+function listenersOf(ctx: ProxiedPorts): (PortPlan & { listener: number })[] {
   return proxiedPorts(ctx.ports);
 }
+
+/** What policies need of a workload: its proxy and its per-port plan. */
+export type ProxiedPorts = Pick<WorkloadContext, 'settings' | 'ports'>;
 
 export interface PolicyPlan {
   policy: ObjectRef;
@@ -107,49 +110,62 @@ interface Addition {
  */
 export function planPolicies(
   policies: PolicyLocated[],
-  injected: Map<ObjectRef, WorkloadContext>,
+  injected: ReadonlyMap<ObjectRef, ProxiedPorts>,
 ): { plans: PolicyPlan[]; workloadNotes: Map<ObjectRef, string[]> } {
   const plans: PolicyPlan[] = [];
   const workloadNotes = new Map<ObjectRef, string[]>();
   const note = (ref: ObjectRef, text: string) => workloadNotes.set(ref, [...(workloadNotes.get(ref) ?? []), text]);
   const proxied = [...injected].filter(([, ctx]) => ctx.settings.proxy !== 'none' && listenersOf(ctx).length > 0);
   for (const { ref: policy } of policies) {
-    const additions: Addition[] = [];
-    const types = policyTypes(policy.value);
-    for (const section of ['ingress', 'egress'] as const) {
-      if (!types.includes(section)) continue;
-      rulesOf(policy.value, section).forEach((rule, index) => {
-        const entries = entriesOf(rule);
-        if (!entries) return; // no ports: every port is allowed, the listeners too
-        const addition: Addition = { section, rule: index, ports: new Set(), like: {} };
-        for (const [workload, ctx] of proxied) {
-          const applies = section === 'ingress' ? policySelects(policy, workload) : peersReach(rule, policy.namespace ?? '', workload);
-          if (!applies) continue;
-          const moved: string[] = [];
-          for (const p of listenersOf(ctx)) {
-            const match = entries.find((e) => entryAllows(e, p.port, p.name));
-            if (!match || entries.some((e) => entryAllows(e, p.listener))) continue;
-            if (addition.ports.size === 0) addition.like = match;
-            addition.ports.add(p.listener);
-            moved.push(`${p.listener} beside ${p.name !== undefined && match.port === p.name ? `${p.name} (${p.port})` : p.port}`);
-          }
-          if (moved.length > 0) {
-            const whose = section === 'egress' ? " (its clients' egress)" : '';
-            note(workload, `${describe(policy)} ${section}[${index}]${whose}: allows ${moved.join(', ')} (same peers)`);
-          }
-        }
-        if (addition.ports.size > 0) additions.push(addition);
-      });
-    }
-    if (additions.length === 0) continue;
+    const gaps = policyGaps(policy, proxied);
+    if (gaps.length === 0) continue;
     const metadata = policy.value.metadata;
     if (isPlainObject(metadata) && metadata.annotations === null) {
       for (const [workload] of proxied) if (policySelects(policy, workload)) note(workload, `warning: NetworkPolicy ${policy.name} has an empty (null) metadata.annotations: left alone; allow the proxy's ports in it by hand`);
       continue;
     }
-    plans.push({ policy, ops: amendOps(policy, additions) });
+    for (const gap of gaps) {
+      const whose = gap.section === 'egress' ? " (its clients' egress)" : '';
+      for (const [workload, moved] of gap.byWorkload) note(workload, `${describe(policy)} ${gap.section}[${gap.rule}]${whose}: allows ${moved.join(', ')} (same peers)`);
+    }
+    plans.push({ policy, ops: amendOps(policy, gaps) });
   }
   return { plans, workloadNotes };
+}
+
+/** A rule of a policy that lets in app ports of proxied workloads but not their listeners. */
+export interface PolicyGap extends Addition {
+  /** Per workload: "LISTENER beside APP-PORT" for each listener missing. */
+  byWorkload: Map<ObjectRef, string[]>;
+}
+
+/** The rules of `policy` that would drop traffic the Services now send to the proxies' listeners. */
+export function policyGaps(policy: ObjectRef, proxied: readonly (readonly [ObjectRef, ProxiedPorts])[]): PolicyGap[] {
+  const gaps: PolicyGap[] = [];
+  const types = policyTypes(policy.value);
+  for (const section of ['ingress', 'egress'] as const) {
+    if (!types.includes(section)) continue;
+    rulesOf(policy.value, section).forEach((rule, index) => {
+      const entries = entriesOf(rule);
+      if (!entries) return; // no ports: every port is allowed, the listeners too
+      const gap: PolicyGap = { section, rule: index, ports: new Set(), like: {}, byWorkload: new Map() };
+      for (const [workload, ctx] of proxied) {
+        const applies = section === 'ingress' ? policySelects(policy, workload) : peersReach(rule, policy.namespace ?? '', workload);
+        if (!applies) continue;
+        const moved: string[] = [];
+        for (const p of listenersOf(ctx)) {
+          const match = entries.find((e) => entryAllows(e, p.port, p.name));
+          if (!match || entries.some((e) => entryAllows(e, p.listener))) continue;
+          if (gap.ports.size === 0) gap.like = match;
+          gap.ports.add(p.listener);
+          moved.push(`${p.listener} beside ${p.name !== undefined && match.port === p.name ? `${p.name} (${p.port})` : p.port}`);
+        }
+        if (moved.length > 0) gap.byWorkload.set(workload, moved);
+      }
+      if (gap.ports.size > 0) gaps.push(gap);
+    });
+  }
+  return gaps;
 }
 
 function amendOps(policy: ObjectRef, additions: Addition[]): EditOp[] {
@@ -178,7 +194,13 @@ function entryLike(like: Json, port: number): Json {
 export function uninjectPolicyOps(ref: ObjectRef): EditOp[] {
   const status = readStatus<PolicyStatus>(ref.value.metadata);
   if (!status || !Array.isArray(status.ports)) return [];
-  const ops: EditOp[] = status.ports.map((p) => ({ op: 'removeItems', path: ['spec', p.section, p.rule, 'ports'], indexes: p.indexes }));
+  // Entries taken out by hand since (the record then names items that are gone) are not removed twice.
+  const ops: EditOp[] = status.ports.flatMap((p): EditOp[] => {
+    const path = ['spec', p.section, p.rule, 'ports'];
+    const entries = getPath(ref.value, path);
+    const indexes = Array.isArray(entries) && Array.isArray(p.indexes) ? p.indexes.filter((i) => Number.isInteger(i) && i < entries.length) : [];
+    return indexes.length > 0 ? [{ op: 'removeItems', path, indexes }] : [];
+  });
   const annotations = getPath(ref.value, ['metadata', 'annotations']);
   const othersNow = isPlainObject(annotations) && Object.keys(annotations).some((k) => k !== STATUS_ANNOTATION);
   if (status.createdAnnotations && !othersNow) ops.push({ op: 'removeKeys', path: ['metadata'], keys: ['annotations'] });

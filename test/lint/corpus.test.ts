@@ -77,4 +77,23 @@ describe('lint on the corpus as a hook sees it', () => {
     const check = run(['inject', '--check', ...FOLDERS], dir);
     expect(check.status, check.stderr).toBe(0);
   }, 120_000);
+
+  it('real/ injected under --mtls strict: no Service left on an app port, no policy blocking a proxy, no public port demanding client certificates', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidecarctl-corpus-strict-'));
+    cpSync(join(CORPUS, 'real'), join(dir, 'real'), { recursive: true });
+    const injected = run(['inject', '-i', '--mtls', 'strict', '--mtls-issuer', 'mesh-ca', '--report', 'json', 'real'], dir);
+    expect(injected.status, injected.stderr).toBe(0);
+    const notes = (JSON.parse(injected.stderr) as { notes: string[] }[]).flatMap((r) => r.notes);
+    // real/ has no policies of its own: each proxied workload gets one that closes its app ports.
+    expect(notes.filter((n) => /^NetworkPolicy\/\S+-sidecarctl: other pods reach only/.test(n)).length).toBeGreaterThan(10);
+    const lint = run(['lint', '--format', 'json', 'real'], dir);
+    const findings = JSON.parse(lint.stdout).findings as { rule: string }[];
+    expect(findings.filter((f) => f.rule === 'open-app-port')).toEqual([]);
+    const network = errors(lint.stdout).filter((f) => {
+      if (!['service-bypass', 'policy-blocks-proxy', 'public-strict'].includes(f.rule)) return false;
+      const service = /^Service (\S+) port/.exec(f.message)?.[1];
+      return !(f.rule === 'service-bypass' && notes.some((n) => n.includes(`Service/${service} `) && n.includes('targetPort is left alone')));
+    });
+    expect(network.map((f) => `${f.file}:${f.line} ${f.rule}: ${f.message}`)).toEqual([]);
+  }, 120_000);
 });

@@ -33,8 +33,9 @@ describe('planted defects', () => {
     const found = new Set(FIXTURES.flatMap((p) => markers(readFileSync(p, 'utf8')).map((m) => m.split(' ')[1])));
     const missing = RULE_IDS.filter((id) => !found.has(id));
     // Tested below on real inject output; k8s-schema and the other config kinds in lint.test.ts.
-    // port-bypass: test/inject/multiport.test.ts, on the bundled proxy's output.
-    expect(missing.sort()).toEqual(['config-hash', 'fluentd-config', 'inject-drift', 'k8s-schema', 'port-bypass', 'proxy-config', 'sidecar-resources'].sort());
+    // port-bypass: test/inject/multiport.test.ts, on the bundled proxy's output; the network rules
+    // (policy-blocks-proxy, open-app-port, public-strict): test/lint/network.test.ts.
+    expect(missing.sort()).toEqual(['config-hash', 'fluentd-config', 'inject-drift', 'k8s-schema', 'port-bypass', 'proxy-config', 'sidecar-resources', 'policy-blocks-proxy', 'open-app-port', 'public-strict'].sort());
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import type { PortPlan } from '../../model/ports.js';
 import { isPlainObject } from '../../manifest/workloads.js';
-import { parseEmbedded, type EmbeddedConfig, type Workload } from '../model.js';
+import { mountedConfigs, parseEmbedded, type EmbeddedConfig } from '../model.js';
 import { portsByWorkload } from '../ports.js';
 import type { Rule, RuleFinding } from '../types.js';
 import type { Path } from '../locate.js';
@@ -20,11 +20,6 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** A port known not to speak HTTP: declared or well known, never merely undetected. */
 function opaque(plan: PortPlan | undefined): plan is PortPlan {
   return plan !== undefined && (plan.protocol === 'tcp' || plan.protocol === 'tls') && plan.source !== 'detected';
-}
-
-/** ConfigMaps the workload mounts (its sidecars' configs). */
-function mountedConfigMaps(w: Workload): Set<string> {
-  return new Set(list(w.spec.volumes).flatMap((v) => (typeof obj(obj(v).configMap).name === 'string' ? [String(obj(obj(v).configMap).name)] : [])));
 }
 
 /** Envoy: [listener path, app port] of every HTTP connection manager that routes to 127.0.0.1:port. */
@@ -79,9 +74,7 @@ export const protocolMismatch: Rule = {
     const out: RuleFinding[] = [];
     for (const [w, ports] of portsByWorkload(model)) {
       if (!ports) continue;
-      const mounted = mountedConfigMaps(w);
-      const configs = model.configs.filter((c) => c.owner.ref.kind === 'ConfigMap' && mounted.has(c.owner.ref.name) && c.owner.ref.namespace === w.ref.namespace);
-      for (const config of configs) {
+      for (const config of mountedConfigs(model, w)) {
         const parsed = config.kind === 'envoy' || config.kind === 'proxy' ? parseEmbedded(config) : null;
         if (!parsed?.ok) continue;
         for (const [path, port] of httpTargets(config, parsed.value)) {
