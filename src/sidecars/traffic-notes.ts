@@ -1,4 +1,5 @@
 /** Report lines every proxy sidecar gives: where traffic goes, and who may call with mTLS. */
+import { networkPolicyOn } from '../network/generated.js';
 import { peerIdentities } from './mtls/index.js';
 import type { WorkloadContext } from './types.js';
 import { carriedAs, describePort, isHttpProtocol, proxiedPorts, type PortPlan } from '../model/ports.js';
@@ -44,7 +45,8 @@ export function mtlsNotes(ctx: WorkloadContext, identity: string): string[] {
   if (terminated.length > 0) {
     // Without iptables the app's own ports stay reachable on the pod IP: the claim is about the
     // proxy's ports, and says so.
-    if (mtls === 'strict') notes.push(`mTLS strict on ${on}: ${who} (certificate from the CA); plaintext refused there (the app's own ports stay reachable on the pod IP unless a NetworkPolicy closes them)`);
+    const appPorts = networkPolicyOn(ctx.settings) ? "the app's own ports: see the NetworkPolicy line" : "the app's own ports stay reachable on the pod IP: --network-policy closes them";
+    if (mtls === 'strict') notes.push(`mTLS strict on ${on}: ${who} (certificate from the CA); plaintext refused there (${appPorts})`);
     else notes.push(`mTLS permissive on ${on}: TLS clients: ${who}; plaintext still accepted (use strict once every client has mTLS)`);
   }
   for (const p of exposed) {
