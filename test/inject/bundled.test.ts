@@ -185,7 +185,7 @@ describe('inject --proxy bundled, run for real', () => {
 });
 
 describe('inject --proxy bundled: a pod that is stopped drains', () => {
-  it('runs its preStop as written (a real sleep), then SIGTERM: the in-flight request finishes, /ready is 503, exit 0; both waits fit the grace period', async () => {
+  it('runs its preStop as written (a real sleep, still serving), then SIGTERM: /ready is 503, new connections are refused, the in-flight request finishes, exit 0; both waits fit the grace period', async () => {
     let release: () => void = () => undefined;
     const slow = await startBackend((req, res) => {
       if (req.url === '/slow') release = () => res.end('late but whole');
@@ -213,6 +213,12 @@ describe('inject --proxy bundled: a pod that is stopped drains', () => {
       await waitFor(() => slow.requests.some((r) => r.url === '/slow') || undefined, 5000, 'the request reached the app');
       const stopped = pod.stop();
       await waitFor(async () => (await request(`http://127.0.0.1:${pod.ports.admin}/ready`).catch(() => ({ status: 0 }))).status === 503 || undefined, 3000, '/ready 503 while draining');
+      // New connections are refused: the listener stopped accepting (clients go to other pods).
+      await waitFor(
+        () => new Promise<true | undefined>((r) => net.connect(pod.ports.inbound, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); r(undefined); }).once('error', (e: NodeJS.ErrnoException) => r(e.code === 'ECONNREFUSED' || undefined))),
+        3000,
+        'new connections refused while draining',
+      );
       release();
       const reply = await inFlight;
       expect(reply.status).toBe(200);
