@@ -2,7 +2,8 @@
 import { formatPath } from '../../validate/issue.js';
 import { validateFluentBitConfig, FLUENT_BIT_VERSION } from '../../validate/fluentbit.js';
 import { parseEmbedded } from '../model.js';
-import type { Rule } from '../types.js';
+import type { Rule, RuleFinding } from '../types.js';
+import { fluentBitDeliveryIssues } from '../fluent-delivery.js';
 
 export const fluentBitConfig: Rule = {
   id: 'fluent-bit-config',
@@ -14,11 +15,19 @@ export const fluentBitConfig: Rule = {
       .flatMap((config) => {
         const parsed = parseEmbedded(config);
         if (!parsed.ok) return [{ at: parsed.at, message: `${config.key}: not valid YAML: ${parsed.message}`, subject: config.owner }];
-        return validateFluentBitConfig(parsed.value).map((i) => ({
+        const valid: RuleFinding[] = validateFluentBitConfig(parsed.value).map((i) => ({
           at: parsed.at(i.path),
           message: `${config.key}: ${formatPath(i.path)}: ${i.message}`,
           subject: config.owner,
         }));
+        // Accepted by Fluent Bit, but losing logs when run (warnings).
+        const delivery: RuleFinding[] = fluentBitDeliveryIssues(parsed.value).map((i) => ({
+          at: parsed.at(i.path),
+          message: `${config.key}: ${formatPath(i.path)}: ${i.message}`,
+          severity: 'warning',
+          subject: config.owner,
+        }));
+        return [...valid, ...delivery];
       });
   },
 };

@@ -1,7 +1,8 @@
 /** Fluentd configs in ConfigMaps accepted by the pinned Fluentd, with the plugins of the image that runs them. */
 import { FLUENTD_IMAGES, FLUENTD_VERSION, validateFluentdConfig } from '../../validate/fluentd.js';
 import type { EmbeddedConfig, LintModel } from '../model.js';
-import type { Rule } from '../types.js';
+import type { Rule, RuleFinding } from '../types.js';
+import { fluentdDeliveryIssues } from '../fluent-delivery.js';
 
 /**
  * The plugins available to a config: those of the known image a pod runs it with (a pod that
@@ -34,12 +35,20 @@ export const fluentdConfig: Rule = {
         const lines = config.text.split('\n');
         // Fluentd's issues carry a line only: point at the line's first word.
         const col = (line: number) => (lines[line - 1] ?? '').search(/\S|$/) + 1;
-        return validateFluentdConfig(config.text, pluginsFor(model, config)).map((i) => ({
+        const valid: RuleFinding[] = validateFluentdConfig(config.text, pluginsFor(model, config)).map((i) => ({
           at: config.map({ line: i.line, col: col(i.line) }),
           message: `${config.key}: ${i.message}`,
           severity: i.severity,
           subject: config.owner,
         }));
+        // Accepted by Fluentd, but losing or mangling logs when run (warnings).
+        const delivery: RuleFinding[] = fluentdDeliveryIssues(config.text).map((i) => ({
+          at: config.map({ line: i.line, col: col(i.line) }),
+          message: `${config.key}: ${i.message}`,
+          severity: 'warning',
+          subject: config.owner,
+        }));
+        return [...valid, ...delivery];
       });
   },
 };
