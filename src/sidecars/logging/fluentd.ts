@@ -16,8 +16,11 @@ const TMP_VOLUME = 'sidecarctl-fluentd-tmp';
 
 
 export const FLUENTD_LIMITS = {
-  chunkLimitSize: '8m',
-  chunkBytes: 8 * MiB,
+  // 2 MB chunks and bulk requests: an 8 MB chunk became an 11.5 MB Elasticsearch bulk body plus its
+  // Ruby objects, and Fluentd peaked at 200 MiB against a 192Mi limit at 10k lines/s.
+  chunkLimitSize: '2m',
+  chunkBytes: 2 * MiB,
+  bulkRequestLimit: '2m',
   totalLimitSize: '256m',
   maxLineSize: '1m',
   /** Fluentd and its gems at rest. */
