@@ -29,6 +29,7 @@ export const DEFAULT_SETTINGS: Settings = {
   proxy: 'envoy',
   logging: 'none',
   logPath: '/var/log/app/*.log',
+  logMultiline: 'none',
   logOutput: { kind: 'stdout' },
   mtls: 'off',
   allowPeers: [],
@@ -131,6 +132,11 @@ export const OPTIONS: OptionDef[] = [
     key: 'logging', flag: '--logging <agent>', description: 'log shipper sidecar: fluent-bit, fluentd or none', defaultText: 'none',
     schema: { enum: ['fluent-bit', 'fluentd', 'none'] },
     apply: (s, raw) => { s.logging = oneOf(['fluent-bit', 'fluentd', 'none'], raw); },
+  },
+  {
+    key: 'log-multiline', flag: '--log-multiline <language>', description: "join a stack trace's lines into one record with the agent's own multiline parser: java, go, python, or none", defaultText: 'none',
+    schema: { enum: ['none', 'java', 'go', 'python'] },
+    apply: (s, raw) => { s.logMultiline = oneOf(['none', 'java', 'go', 'python'], raw); },
   },
   {
     key: 'log-path', flag: '--log-path <glob>', description: 'app log files the shipper tails', defaultText: '/var/log/app/*.log',

@@ -35,11 +35,15 @@ export interface UpstreamMtls {
   identity?: string;
 }
 
+export type LogMultiline = 'none' | 'java' | 'go' | 'python';
+
 export interface Settings {
   proxy: ProxyKind;
   proxyImage?: string;
   logging: LogAgent;
   logPath: string;
+  /** Stack traces of this language become one record (continuation lines joined); none: a record per line. */
+  logMultiline: LogMultiline;
   logOutput: LogOutput;
   mtls: MtlsMode;
   mtlsIssuer?: string;

@@ -51,4 +51,21 @@ describe('log delivery settings', () => {
     const out = inject(load(WEB), layer(['logging', 'fluentd'], path)).files[0]!.text;
     expect(configOf(out, 'fluent.conf')).toContain('path "/var/log/app/**/*.log"');
   });
+
+  it('--log-multiline: each agent gets its own multiline parser for the language, valid for its validator; none by default', () => {
+    for (const language of ['java', 'go', 'python']) {
+      const fb = inject(load(WEB), layer(['logging', 'fluent-bit'], ['log-multiline', language])).files[0]!.text;
+      const tail = (parse(configOf(fb, 'fluent-bit.yaml')) as any).pipeline.inputs.find((i: any) => i.name === 'tail');
+      expect(tail['multiline.parser']).toBe(language);
+      expect(loggingIssues(fb).issues).toEqual([]);
+      const fd = inject(load(WEB), layer(['logging', 'fluentd'], ['log-multiline', language])).files[0]!.text;
+      const conf = configOf(fd, 'fluent.conf');
+      expect(conf).toMatch(/@type multiline\n\s+format_firstline "\/\^\(\?!/);
+      expect(conf).toContain('multiline_flush_interval 5s');
+      expect(loggingIssues(fd).issues).toEqual([]);
+    }
+    const plain = configOf(inject(load(WEB), layer(['logging', 'fluentd'])).files[0]!.text, 'fluent.conf');
+    expect(plain).not.toContain('multiline');
+    expect(() => inject(load(WEB), layer(['logging', 'fluentd'], ['log-multiline', 'ruby']))).toThrow(/"ruby" is not one of none, java, go, python/);
+  });
 });

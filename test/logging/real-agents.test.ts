@@ -150,3 +150,43 @@ describe.skipIf(!FLUENTD)(`end to end into a real Fluentd receiver${FLUENTD ? ''
     }, 120_000);
   }
 });
+
+const TRACES: Record<'java' | 'go' | 'python', string[]> = {
+  java: [
+    'Exception in thread "main" java.lang.IllegalStateException: boom',
+    '\tat com.example.App.run(App.java:12)',
+    '\tat com.example.App.main(App.java:5)',
+    'Caused by: java.io.IOException: disk',
+    '\tat com.example.Disk.read(Disk.java:3)',
+    '\t... 2 more',
+  ],
+  go: ['panic: boom', '', 'goroutine 1 [running]:', 'main.main()', '\t/app/main.go:5 +0x25'],
+  python: [
+    'Traceback (most recent call last):',
+    '  File "/app/main.py", line 3, in <module>',
+    '    main()',
+    '  File "/app/main.py", line 2, in main',
+    '    raise ValueError("boom")',
+    'ValueError: boom',
+  ],
+};
+
+describe.skipIf(!FLUENTD)(`--log-multiline with the real agents${FLUENTD ? '' : ' (skipped: set SIDECARCTL_FLUENTD)'}`, () => {
+  for (const { agent, program, key, env } of AGENTS) {
+    for (const language of ['java', 'go', 'python'] as const) {
+      it.skipIf(!program)(`${agent}, ${language}: a stack trace arrives as one record between the lines around it${program ? '' : ` (skipped: set ${env})`}`, async () => {
+        const dir = tempDirs();
+        const rx = await receiver(dir);
+        const file = join(dir, key);
+        const flags = layer(['logging', agent], ['log-output', `forward://127.0.0.1:${rx.port}`], ['proxy', 'none'], ['log-multiline', language]);
+        writeFileSync(file, await configFor(key, flags, dir, [rx.port]));
+        start(program!, agent === 'fluentd' ? ['-c', file, '--no-supervisor'] : ['-c', file]);
+        appendFileSync(join(dir, 'logs', 'app.log'), `${['INFO before', ...TRACES[language], 'INFO after', '{"msg":"json after"}'].join('\n')}\n`);
+        await waitFor(() => rx.events().length >= 4 || undefined, 60_000, '4 events at the receiver');
+        await new Promise((r) => setTimeout(r, 2000));
+        const logs = rx.events().map((e) => String(e.record.log ?? e.record.msg).replace(/\n$/, ''));
+        expect(logs).toEqual(['INFO before', TRACES[language].join('\n'), 'INFO after', 'json after']);
+      }, 120_000);
+    }
+  }
+});

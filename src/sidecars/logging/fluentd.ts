@@ -1,6 +1,6 @@
 /** The Fluentd sidecar: the image that has the output's plugin, its container, and fluent.conf. */
 import { renderTemplate } from '../../templates.js';
-import type { LogOutput } from '../../settings/types.js';
+import type { LogMultiline, LogOutput } from '../../settings/types.js';
 import { FLUENTD_IMAGES, type FluentdImage } from '../../validate/fluentd.js';
 import { hardenedSecurityContext } from '../hardening.js';
 import type { Json, WorkloadContext } from '../types.js';
@@ -63,7 +63,23 @@ export function fluentdRuntime(output: LogOutput, configPath: string): FluentdRu
   }
 }
 
+/**
+ * Fluentd's multiline parser starts a record at each line that matches its first-line pattern and
+ * joins the lines that do not: these say what a continuation line of each language's stack trace
+ * looks like (Fluent Bit has the same built in as its java, go and python multiline parsers).
+ */
+export const FLUENTD_FIRSTLINE: Record<Exclude<LogMultiline, 'none'>, string> = {
+  // "\tat ...", "\t... 3 more", "Caused by: ..."
+  java: '/^(?!\\s|Caused by: )/',
+  // "goroutine 1 [running]:", "main.main()", "\t/app/main.go:12 +0x1d", "created by ...", blank lines
+  go: '/^(?!\\s|$|goroutine \\d+ \\[|[\\w.\\/*()-]+\\(.*\\)$|created by |exit status \\d)/',
+  // '  File "x.py", line 3', 'ValueError: ...', "During handling of the above exception ..."
+  python: '/^(?!\\s|$|[A-Za-z_][\\w.]*(Error|Exception|Exit|Interrupt|Warning)\\b|During handling of the above exception|The above exception was the direct cause)/',
+};
+
 export interface FluentdTemplateData extends LoggingTemplateData {
+  /** The first-line pattern of --log-multiline's language, or null. */
+  firstline: string | null;
   rootDir: string;
   posFile: string;
   bufferPath: string;
@@ -75,6 +91,7 @@ export interface FluentdTemplateData extends LoggingTemplateData {
 export function fluentdTemplateData(ctx: WorkloadContext): FluentdTemplateData {
   return {
     ...loggingTemplateData(ctx),
+    firstline: ctx.settings.logMultiline === 'none' ? null : FLUENTD_FIRSTLINE[ctx.settings.logMultiline],
     rootDir: `${STATE_DIR}/fluentd`,
     posFile: `${STATE_DIR}/fluentd/app.pos`,
     bufferPath: `${STATE_DIR}/fluentd/buffer`,

@@ -2,7 +2,7 @@
  * What both log shippers share: where the app's logs live, the volumes that carry them, the pod
  * metadata every record gets, and the input that takes the proxy's access logs.
  */
-import type { LogOutput } from '../../settings/types.js';
+import type { LogOutput, Settings } from '../../settings/types.js';
 import { PROXY_CONTAINER } from '../bundled/container.js';
 import { ENVOY_CONTAINER } from '../envoy/container.js';
 import type { Json, WorkloadContext } from '../types.js';
@@ -59,6 +59,8 @@ export function proxyLogInput(ctx: WorkloadContext): { protocol: 'forward' | 'js
 /** Template data both shippers' templates read. */
 export interface LoggingTemplateData {
   logPath: string;
+  /** A language whose stack traces become one record, or null. */
+  multiline: Exclude<Settings['logMultiline'], 'none'> | null;
   stateDir: string;
   appTag: string;
   workload: string;
@@ -73,6 +75,7 @@ export function loggingTemplateData(ctx: WorkloadContext): LoggingTemplateData {
   const out = ctx.settings.logOutput;
   return {
     logPath: ctx.settings.logPath,
+    multiline: ctx.settings.logMultiline === 'none' ? null : ctx.settings.logMultiline,
     stateDir: STATE_DIR,
     appTag: APP_LOG_TAG,
     workload: ctx.name,
