@@ -1,7 +1,8 @@
 /**
  * What the real agents did with our configs (found by running Fluent Bit 5.1 and Fluentd 1.19 end
- * to end): the settings that keep logs from being lost, shipped twice or blocking the pod. The
- * agents are not on this machine; these tests pin the settings, and the validators check them.
+ * to end): the settings that keep logs from being lost, shipped twice or blocking the pod. These
+ * pin the settings and run everywhere; test/logging/real-agents.test.ts runs the agents themselves
+ * where SIDECARCTL_FLUENT_BIT / SIDECARCTL_FLUENTD name them.
  */
 import { join } from 'node:path';
 import { parse } from 'yaml';
