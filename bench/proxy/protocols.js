@@ -157,7 +157,9 @@ async function grpcBench(bundle) {
   }
   targets.push(await startBundled(bundle, 'grpc', backendPort));
   for (const t of targets) {
-    await checkGrpc(t.port);
+    await checkGrpc(t.port).catch((err) => {
+      throw new Error(`${t.name}: a grpc-js call failed: ${err.message}`);
+    });
     t.rps = [];
     t.rss = 0;
     t.failed = 0;
