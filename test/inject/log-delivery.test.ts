@@ -9,7 +9,8 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import type { SettingsLayer } from '../../src/settings/resolve.js';
-import { inject, load, loggingIssues, objectsOfText, ROOT } from '../helpers/corpus.js';
+import { inject, load, loggingIssues, objectsOfText, podContainers, ROOT } from '../helpers/corpus.js';
+import { FLUENTD_LIMITS, fluentdMemoryLimit } from '../../src/sidecars/logging/fluentd.js';
 
 const WEB = join(ROOT, 'fixtures/web.yaml');
 const layer = (...pairs: [string, string][]): SettingsLayer => pairs.map(([key, value]) => ({ key, value, flag: `--${key}` }));
@@ -43,6 +44,16 @@ describe('log delivery settings', () => {
     expect(conf).toContain('verify_es_version_at_startup false');
     expect(conf).toContain('default_elasticsearch_version 8');
     expect(loggingIssues(es).issues).toEqual([]);
+  });
+
+  it('Fluentd to Elasticsearch holds at most 2 MB chunks and bulk bodies, and its memory limit follows from them (the 10k lines/s peak: npm run bench:logging)', () => {
+    const es = inject(load(WEB), layer(['logging', 'fluentd'], ['log-output', 'es://es.logging:9200'])).files[0]!.text;
+    const conf = configOf(es, 'fluent.conf');
+    expect(conf).toContain('bulk_message_request_threshold "2m"');
+    expect(conf).toContain('chunk_limit_size "2m"');
+    const shipper = podContainers(objectsOfText(es).find((o) => o.kind === 'Deployment')!).find((c) => c.name === 'sidecarctl-fluentd')!;
+    expect((shipper.resources as { limits: { memory: string } }).limits.memory).toBe(fluentdMemoryLimit());
+    expect(fluentdMemoryLimit({ ...FLUENTD_LIMITS, chunkBytes: 8 * 1024 * 1024 })).not.toBe(fluentdMemoryLimit());
   });
 
   it('a ** log path is refused for Fluent Bit (it reads ** as one level) and taken by Fluentd', () => {

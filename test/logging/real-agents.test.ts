@@ -7,10 +7,11 @@
  * - every agent x output x proxy config passes the agent's own --dry-run with the container's
  *   environment set, with no [error] and no [warn];
  * - end to end on 127.0.0.1: a log file, the agent as inject configured it, and a real Fluentd as
- *   the Forward receiver; every line arrives once, and a line's own time is its event time.
+ *   the Forward receiver; every line arrives once, and a line's own time is its event time; stack
+ *   traces with --log-multiline; rotation, a SIGTERM restart and a 2 MB line.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -188,5 +189,42 @@ describe.skipIf(!FLUENTD)(`--log-multiline with the real agents${FLUENTD ? '' : 
         expect(logs).toEqual(['INFO before', TRACES[language].join('\n'), 'INFO after', 'json after']);
       }, 120_000);
     }
+  }
+});
+
+describe.skipIf(!FLUENTD)(`rotation, restart and a very long line with the real agents${FLUENTD ? '' : ' (skipped: set SIDECARCTL_FLUENTD)'}`, () => {
+  for (const { agent, program, key, env } of AGENTS) {
+    it.skipIf(!program)(`${agent}: follows a rename rotation, resumes after a SIGTERM restart without loss or repeat, skips a 2 MB line and goes on${program ? '' : ` (skipped: set ${env})`}`, async () => {
+      const dir = tempDirs();
+      const rx = await receiver(dir);
+      const file = join(dir, key);
+      writeFileSync(file, await configFor(key, layer(['logging', agent], ['log-output', `forward://127.0.0.1:${rx.port}`], ['proxy', 'none']), dir, [rx.port]));
+      const args = agent === 'fluentd' ? ['-c', file, '--no-supervisor'] : ['-c', file];
+      const log = join(dir, 'logs', 'app.log');
+      const write = (path: string, ...seqs: (number | string)[]) => appendFileSync(path, seqs.map((s) => `${JSON.stringify({ seq: s })}\n`).join(''));
+      const seqs = () => rx.events().map((e) => e.record.seq);
+      const arrived = (n: number, what: string) => waitFor(() => seqs().length >= n || undefined, 60_000, `${what}: ${n} events (have ${JSON.stringify(seqs())})`);
+
+      let shipper = start(program!, args);
+      write(log, 1, 2, 3);
+      await arrived(3, 'first lines');
+      // logrotate's default: rename, then a new file; the app writes once more to the old one.
+      renameSync(log, `${log}.1`);
+      write(`${log}.1`, 'after rename');
+      write(log, 4, 5, 6);
+      await arrived(7, 'across the rotation');
+      // A restart: SIGTERM (what the kubelet sends), lines written while it is down, then again.
+      shipper.proc.kill('SIGTERM');
+      await new Promise((r) => shipper.proc.once('exit', r));
+      write(log, 7, 8, 9);
+      shipper = start(program!, args);
+      await arrived(10, 'after the restart');
+      appendFileSync(log, `${JSON.stringify({ seq: 'long', pad: 'x'.repeat(2 * 1024 * 1024) })}\n`);
+      write(log, 10);
+      await arrived(11, 'after the long line');
+      await new Promise((r) => setTimeout(r, 3000)); // nothing more arrives: no repeats
+      expect(seqs().sort()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 'after rename'].sort());
+      expect(shipper.proc.exitCode).toBeNull(); // still running
+    }, 180_000);
   }
 });
