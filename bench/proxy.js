@@ -33,6 +33,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, haproxyConf, median, nginxConf as nginxConfIn, rssSampler, spawnTracked, waitForPort, which } from './proxy/peers.js';
 
+// The Node.js that runs the bundled proxy: BENCH_NODE=/path/to/node measures it on another release
+// (the image runs Node 24; this machine has Node 20).
+const PROXY_NODE = process.env.BENCH_NODE ?? process.execPath;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -189,7 +192,7 @@ async function startTargets(backendPort) {
     );
     // Started as Dockerfile.proxy starts it (its ENTRYPOINT's V8 flags), access log on (as
     // deployed) and written to /dev/null.
-    const child = start(name, PROXY_CPU, process.execPath, [...proxyNodeFlags(), resolve(file), '--config', config]);
+    const child = start(name, PROXY_CPU, PROXY_NODE, [...proxyNodeFlags(), resolve(file), '--config', config]);
     await waitForPort(port, child);
     targets.push({ name, port, pid: child.pid });
   }
@@ -265,7 +268,7 @@ async function main() {
   console.log(lines.join('\n'));
   console.log(`\nproxy started as: node ${proxyNodeFlags().join(' ')} proxy-bundle.mjs --config FILE`);
   console.log(
-    `\n${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}; ${pinned ? 'proxies pinned to CPU 0, backend + load generators to CPU 1' : 'no pinning'}; ${ROUNDS} interleaved rounds of wrk ${DURATION}s and a fixed ${RATE} rps schedule over 32 keep-alive connections (${LATENCY_SECONDS}s + 1s warm-up); the generator ran up to ${fmt(Math.max(...targets.map((t) => t.lateMs)), 1)} ms behind schedule (a measure of how noisy the machine was).`,
+    `\n${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), proxy on node ${execFileSync(PROXY_NODE, ['--version'], { encoding: 'utf8' }).trim()}; ${pinned ? 'proxies pinned to CPU 0, backend + load generators to CPU 1' : 'no pinning'}; ${ROUNDS} interleaved rounds of wrk ${DURATION}s and a fixed ${RATE} rps schedule over 32 keep-alive connections (${LATENCY_SECONDS}s + 1s warm-up); the generator ran up to ${fmt(Math.max(...targets.map((t) => t.lateMs)), 1)} ms behind schedule (a measure of how noisy the machine was).`,
   );
   const errors = targets.filter((t) => t.latencyErrors > 0).map((t) => `${t.name}: ${t.latencyErrors} errors`);
   if (errors.length) console.log(`\nerrors during the fixed-rate runs: ${errors.join(', ')}`);

@@ -22,6 +22,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, median, nginxConf, rssSampler, spawnTracked, waitForPort, which } from './peers.js';
 
+// The Node.js that runs the bundled proxy: BENCH_NODE=/path/to/node measures it on another release
+// (the image runs Node 24; this machine has Node 20).
+const PROXY_NODE = process.env.BENCH_NODE ?? process.execPath;
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -76,7 +79,7 @@ async function startBundled(bundle, protocol, backendPort) {
   const port = await freePort();
   const config = join(dir, `proxy-${protocol}-${port}.json`); // one file each: the proxy watches it
   writeFileSync(config, JSON.stringify({ inbound: { protocol, port, address: '127.0.0.1', target: { host: '127.0.0.1', port: backendPort } }, admin: { port: 0 }, accessLog: { enabled: true } }));
-  const child = start(`sidecarctl ${protocol}`, PROXY_CPU, process.execPath, [...proxyNodeFlags(), bundle, '--config', config]);
+  const child = start(`sidecarctl ${protocol}`, PROXY_CPU, PROXY_NODE, [...proxyNodeFlags(), bundle, '--config', config]);
   await waitForPort(port, child);
   return { name: 'sidecarctl proxy (node)', port, pid: child.pid };
 }
@@ -300,7 +303,7 @@ async function main() {
   console.log(
     `\ngoals: gRPC >= 0.6x nginx: ${fmt(ours.median / nginx.median, 2)}x; TCP throughput >= 0.8x HAProxy: ${ha ? fmt(oursTcp.medianMbps / ha.medianMbps, 2) : '–'}x; RSS under load <= 64 MB: gRPC ${fmt(ours.rss, 1)} MB, TCP ${fmt(Math.max(oursTcp.streamRss, oursTcp.connectRss), 1)} MB`,
   );
-  console.log(`\n${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}; ${ROUNDS} interleaved rounds of ${DURATION} s.`);
+  console.log(`\n${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), proxy on node ${execFileSync(PROXY_NODE, ['--version'], { encoding: 'utf8' }).trim()}; ${ROUNDS} interleaved rounds of ${DURATION} s.`);
 }
 
 main().then(
