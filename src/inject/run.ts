@@ -232,7 +232,17 @@ export function runInjection(sources: SourceFile[], options: RunOptions): RunRes
   for (const [ref, notes] of workloadNotes) reportOf.get(ref)?.notes.push(...notes);
   const amended = planPolicies(policies, injected);
   const policySource = new Map(policies.map((p) => [p.ref, p.source]));
-  for (const plan of amended.plans) changesByFile.get(policySource.get(plan.policy)!)!.ops.push({ ref: plan.policy, ops: plan.ops });
+  for (const plan of amended.plans) {
+    const source = policySource.get(plan.policy)!;
+    // A `ports` list shared through an anchor would get the entry once per rule that aliases it.
+    const shared = sharedEdit(source.docs[plan.policy.docIndex]!, plan.policy.base, plan.ops);
+    if (shared !== undefined) {
+      reports.push({ file: source.path, line: lineOf(source, shared), object: describe(plan.policy), action: 'skipped', skip: SKIP.sharedAnchor, reason: `${SHARED_REASON}; allow the proxy's ports in it by hand`, notes: [] });
+      continue;
+    }
+    changesByFile.get(source)!.ops.push({ ref: plan.policy, ops: plan.ops });
+    for (const [ref, note] of plan.notes) reportOf.get(ref)?.notes.push(note);
+  }
   for (const [ref, notes] of amended.workloadNotes) reportOf.get(ref)?.notes.push(...notes);
   for (const ref of routed) {
     const ctx = injected.get(ref);

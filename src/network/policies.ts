@@ -94,6 +94,8 @@ export type ProxiedPorts = Pick<WorkloadContext, 'settings' | 'ports'>;
 export interface PolicyPlan {
   policy: ObjectRef;
   ops: EditOp[];
+  /** Report lines for the workloads whose ports it now lets in (said only when the plan is applied). */
+  notes: [ObjectRef, string][];
 }
 
 interface Addition {
@@ -124,11 +126,12 @@ export function planPolicies(
       for (const [workload] of proxied) if (policySelects(policy, workload)) note(workload, `warning: NetworkPolicy ${policy.name} has an empty (null) metadata.annotations: left alone; allow the proxy's ports in it by hand`);
       continue;
     }
+    const notes: [ObjectRef, string][] = [];
     for (const gap of gaps) {
       const whose = gap.section === 'egress' ? " (its clients' egress)" : '';
-      for (const [workload, moved] of gap.byWorkload) note(workload, `${describe(policy)} ${gap.section}[${gap.rule}]${whose}: allows ${moved.join(', ')} (same peers)`);
+      for (const [workload, moved] of gap.byWorkload) notes.push([workload, `${describe(policy)} ${gap.section}[${gap.rule}]${whose}: allows ${moved.join(', ')} (same peers)`]);
     }
-    plans.push({ policy, ops: amendOps(policy, gaps) });
+    plans.push({ policy, ops: amendOps(policy, gaps), notes });
   }
   return { plans, workloadNotes };
 }

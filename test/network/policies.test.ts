@@ -113,3 +113,21 @@ describe('--network-policy (on with --mtls strict)', () => {
     expect(result.reports[0]!.notes.some((n) => n.startsWith('NetworkPolicy/monitoring/grafana already select these pods: amended'))).toBe(true);
   });
 });
+
+describe('a policy whose ports list is shared through an anchor', () => {
+  const file = join(ROOT, 'test/network/fixtures/anchored-policy.yaml');
+
+  it('is left alone with the reason at the alias, and nothing claims it was amended; the rest round-trips', () => {
+    const source = load(file);
+    const result = inject(source, flags());
+    const out = result.files[0]!.text;
+    const skipped = result.reports.find((r) => r.object === 'NetworkPolicy/ns/a')!;
+    expect(skipped).toMatchObject({ action: 'skipped', skip: 'shared-anchor' });
+    expect(source.text.split('\n')[skipped.line - 1]).toMatch(/ports: \*p|ports: &p|- port: 8080/);
+    const web = result.reports.find((r) => r.object === 'Deployment/ns/web')!;
+    expect(web.notes.filter((n) => n.startsWith('NetworkPolicy/ns/a'))).toEqual([]);
+    expect(policy(out, 'a').spec.ingress[0].ports).toEqual([{ port: 8080 }]);
+    expect(inject(parseSource(file, out), flags()).files[0]!.text).toBe(out);
+    expect(uninject(parseSource(file, out)).files[0]!.text).toBe(source.text);
+  });
+});
