@@ -29,14 +29,17 @@ export function fluentBitDeliveryIssues(config: unknown): FluentBitFinding[] {
       out.push({ path: ['pipeline', 'inputs', i, 'path'], message: `tail path ${path}: Fluent Bit reads ** as one directory level, not any depth (files above or below it are not tailed); list the depths, e.g. /var/log/app/*.log,/var/log/app/*/*.log` });
     }
   });
+  // Outputs buffer on disk only for inputs with filesystem storage.
+  const onDisk = list(pipeline.inputs).some((raw) => String(prop(obj(raw), 'storage.type')).toLowerCase() === 'filesystem');
   list(pipeline.outputs).forEach((raw, i) => {
     const output = obj(raw);
+    if (typeof prop(output, 'name') !== 'string') return; // the validator reports it
     const name = String(prop(output, 'name')).toLowerCase();
     if (name === 'forward' && !off(prop(output, 'retain_metadata_in_forward_mode'))) {
       out.push({ path: ['pipeline', 'outputs', i, 'name'], message: 'forward output without retain_metadata_in_forward_mode: false: Fluent Bit 5 sends event metadata a Fluentd receiver rejects ("skip invalid event"), so every record is dropped there' });
     }
     const storage = obj(obj(config).service)['storage.path'];
-    if (name !== 'stdout' && name !== 'null' && storage !== undefined && prop(output, 'storage.total_limit_size') === undefined) {
+    if (name !== 'stdout' && name !== 'null' && storage !== undefined && onDisk && prop(output, 'storage.total_limit_size') === undefined) {
       out.push({ path: ['pipeline', 'outputs', i, 'name'], message: `${name} output without storage.total_limit_size: while its backend is down, the filesystem buffer grows until the volume is full` });
     }
   });
@@ -61,9 +64,9 @@ function walk(dirs: FluentdDirective[], visit: (d: FluentdDirective, parents: Fl
 
 const MiB = 1024 * 1024;
 
-/** A Fluentd size (`2m`, `512k`, `8MB`, bytes) in bytes. */
+/** A Fluentd size in bytes, read as Fluentd does: digits and the first unit letter (`2m`, `8MB`, `2MiB`). */
 function sizeBytes(v: string | undefined): number | undefined {
-  const m = v === undefined ? null : /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(v.trim());
+  const m = v === undefined ? null : /^(\d+(?:\.\d+)?)\s*([kmgt]?)/i.exec(v.trim());
   if (!m) return undefined;
   return Number(m[1]) * 1024 ** ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
 }
@@ -72,10 +75,15 @@ function sizeBytes(v: string | undefined): number | undefined {
 export function fluentdDeliveryIssues(text: string): FluentdFinding[] {
   const { directives } = parseFluentdConfig(text);
   const out: FluentdFinding[] = [];
-  const fluentLogHandled = directives.some((d) => d.name === 'label' && d.arg === '@FLUENT_LOG') || directives.some((d) => d.name === 'match' && /^fluent\.\*\*/.test(d.arg));
+  // Fluentd's own events (fluent.info, fluent.warn, ...) are handled by a @FLUENT_LOG label, or by a
+  // match before the catch-all with a pattern that takes them (fluent.* or fluent.**, among others).
+  const labelled = directives.some((d) => d.name === 'label' && d.arg === '@FLUENT_LOG');
+  const catchAll = directives.findIndex((d) => d.name === 'match' && d.arg.trim().split(/\s+/).includes('**'));
+  const takenBefore = directives.slice(0, Math.max(catchAll, 0)).some((d) => d.name === 'match' && d.arg.trim().split(/\s+/).some((p) => /^fluent\.\*\*?$/.test(p)));
+  const fluentLogHandled = labelled || takenBefore;
   walk(directives, (d, parents) => {
     const top = parents.length === 0;
-    if (top && d.name === 'match' && /^\*\*$|^\*\*\s/.test(d.arg.trim()) && !fluentLogHandled) {
+    if (top && d === directives[catchAll] && !fluentLogHandled) {
       out.push({ line: d.line, message: '<match **> also catches Fluentd\'s own fluent.* events (its whole config dump is shipped, and the top-level catch is deprecated for them): route them to <label @FLUENT_LOG> with a <match fluent.**> first' });
     }
     if (d.name === 'parse' && param(d, '@type') === 'json') {

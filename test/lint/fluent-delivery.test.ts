@@ -76,7 +76,7 @@ describe('Fluent Bit', () => {
   const bad = {
     service: { 'storage.path': '/var/lib/fb' },
     pipeline: {
-      inputs: [{ name: 'tail', path: '/var/log/app/**/*.log' }],
+      inputs: [{ name: 'tail', path: '/var/log/app/**/*.log', 'storage.type': 'filesystem' }],
       outputs: [{ name: 'forward', host: 'fluentd', port: 24224 }, { name: 'stdout', match: '*' }],
     },
   };
@@ -135,5 +135,27 @@ spec:
     expect(findings).toHaveLength(4);
     const lines = file.split('\n');
     expect(findings.map((f) => lines[f.line - 1]!.trim()).sort()).toEqual(['<buffer>', '<match **>', '<parse>', '@type elasticsearch'].sort());
+  });
+});
+
+describe('no false alarms', () => {
+  it('a match fluent.* (or among other patterns) before the catch-all handles Fluentd\'s own events; after it, it does not', () => {
+    const catchAll = (before: string, after = '') => `${before}<match **>\n  @type stdout\n</match>\n${after}`;
+    const said = (text: string) => fluentdDeliveryIssues(text).filter((f) => f.message.startsWith('<match **>')).length;
+    expect(said(catchAll('<match fluent.*>\n  @type null\n</match>\n'))).toBe(0);
+    expect(said(catchAll('<match app.** fluent.**>\n  @type null\n</match>\n'))).toBe(0);
+    expect(said(catchAll('', '<match fluent.**>\n  @type null\n</match>\n'))).toBe(1);
+  });
+
+  it('reads sizes as Fluentd does (2MiB is 2 MB)', () => {
+    const es = (chunk: string) => `<match app.**>\n  @type elasticsearch\n  <buffer>\n    chunk_limit_size ${chunk}\n    total_limit_size 256m\n  </buffer>\n</match>\n`;
+    expect(fluentdDeliveryIssues(es('2MiB'))).toEqual([]);
+    expect(fluentdDeliveryIssues(es('8MB')).map((f) => f.line)).toEqual([2]);
+  });
+
+  it('asks for an output storage limit only where an input buffers on disk, and skips entries without a name', () => {
+    const config = (storageType?: string) => ({ service: { 'storage.path': '/var/lib/fb' }, pipeline: { inputs: [{ name: 'tail', path: '/a/*.log', ...(storageType ? { 'storage.type': storageType } : {}) }], outputs: [null, { name: 'es', host: 'es' }] } });
+    expect(fluentBitDeliveryIssues(config())).toEqual([]);
+    expect(fluentBitDeliveryIssues(config('filesystem')).map((f) => f.path.join('.'))).toEqual(['pipeline.outputs.1.name']);
   });
 });
