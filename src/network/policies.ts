@@ -27,7 +27,8 @@ export interface PolicyLocated {
 /** What inject added to a policy: items appended to rules' `ports`. */
 export interface PolicyStatus {
   v: 1;
-  ports: { section: Direction; rule: number; indexes: number[] }[];
+  /** Where the entries went, and (since they may move when the rule is edited by hand) their ports. */
+  ports: { section: Direction; rule: number; indexes: number[]; values?: number[] }[];
   createdAnnotations: boolean;
 }
 
@@ -178,7 +179,7 @@ function amendOps(policy: ObjectRef, additions: Addition[]): EditOp[] {
     const existing = entriesOf(rulesOf(policy.value, a.section)[a.rule])!.length;
     const values = [...a.ports].sort((x, y) => x - y).map((port) => entryLike(a.like, port));
     ops.push({ op: 'insertItems', path: ['spec', a.section, a.rule, 'ports'], at: 'end', values });
-    status.ports.push({ section: a.section, rule: a.rule, indexes: values.map((_, i) => existing + i) });
+    status.ports.push({ section: a.section, rule: a.rule, indexes: values.map((_, i) => existing + i), values: [...a.ports].sort((x, y) => x - y) });
   }
   const metadata = policy.value.metadata;
   status.createdAnnotations = !isPlainObject(metadata) || metadata.annotations === undefined;
@@ -193,6 +194,29 @@ function entryLike(like: Json, port: number): Json {
   return keys[0] === 'protocol' ? { protocol: 'TCP', port } : { port, protocol: 'TCP' };
 }
 
+/**
+ * The indexes of the entries inject added to a rule: found by their ports where the record has
+ * them (entries added or removed by hand above them shift the indexes), else by the recorded
+ * indexes that still exist (records written before ports were).
+ */
+function addedEntries(entries: unknown[], added: PolicyStatus['ports'][number]): number[] {
+  if (Array.isArray(added.values)) {
+    const wanted = new Set(added.values);
+    const found: number[] = [];
+    // The last entry of each port: inject appends, so its own come after any the user wrote.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i];
+      const port = isPlainObject(entry) ? entry.port : undefined;
+      if (typeof port === 'number' && wanted.has(port)) {
+        wanted.delete(port);
+        found.push(i);
+      }
+    }
+    return found.sort((x, y) => x - y);
+  }
+  return Array.isArray(added.indexes) ? added.indexes.filter((i) => Number.isInteger(i) && i < entries.length) : [];
+}
+
 /** The ops that take inject's entries back out of a policy. */
 export function uninjectPolicyOps(ref: ObjectRef): EditOp[] {
   const status = readStatus<PolicyStatus>(ref.value.metadata);
@@ -201,7 +225,7 @@ export function uninjectPolicyOps(ref: ObjectRef): EditOp[] {
   const ops: EditOp[] = status.ports.flatMap((p): EditOp[] => {
     const path = ['spec', p.section, p.rule, 'ports'];
     const entries = getPath(ref.value, path);
-    const indexes = Array.isArray(entries) && Array.isArray(p.indexes) ? p.indexes.filter((i) => Number.isInteger(i) && i < entries.length) : [];
+    const indexes = Array.isArray(entries) ? addedEntries(entries, p) : [];
     return indexes.length > 0 ? [{ op: 'removeItems', path, indexes }] : [];
   });
   const annotations = getPath(ref.value, ['metadata', 'annotations']);

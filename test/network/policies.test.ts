@@ -131,3 +131,15 @@ describe('a policy whose ports list is shared through an anchor', () => {
     expect(uninject(parseSource(file, out)).files[0]!.text).toBe(source.text);
   });
 });
+
+describe('uninject after the policy was edited by hand', () => {
+  it("takes out inject's entries by their ports, not by where they were: an entry the user added above them stays, and so does the user's own", () => {
+    const source = load(GRAFANA);
+    const out = inject(source, flags(['mtls', 'strict'], ['mtls-issuer', 'mesh-ca'])).files[0]!.text;
+    const anchor = '    ports:\n    - port: 3000\n      protocol: TCP\n';
+    expect(out).toContain(anchor);
+    const edited = out.replace(anchor, '    ports:\n    - port: 9090\n' + anchor.slice('    ports:\n'.length));
+    const back = uninject(parseSource(GRAFANA, edited)).files[0]!.text;
+    expect(back).toBe(source.text.replace(anchor, '    ports:\n    - port: 9090\n' + anchor.slice('    ports:\n'.length)));
+  });
+});
