@@ -5,10 +5,7 @@
  */
 import type { Path } from './locate.js';
 import { parseFluentdConfig, type FluentdDirective } from '../validate/fluentd.js';
-
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+import { list, obj, type Json } from './json-shape.js';
 /** Fluent Bit property names are case-insensitive. */
 const prop = (entry: Json, key: string): unknown => Object.entries(entry).find(([k]) => k.toLowerCase() === key)?.[1];
 const off = (v: unknown) => v === false || (typeof v === 'string' && /^(off|false|no)$/i.test(v));
@@ -29,8 +26,8 @@ export function fluentBitDeliveryIssues(config: unknown): FluentBitFinding[] {
       out.push({ path: ['pipeline', 'inputs', i, 'path'], message: `tail path ${path}: Fluent Bit reads ** as one directory level, not any depth (files above or below it are not tailed); list the depths, e.g. /var/log/app/*.log,/var/log/app/*/*.log` });
     }
   });
-  // Outputs buffer on disk only for inputs with filesystem storage.
-  const onDisk = list(pipeline.inputs).some((raw) => String(prop(obj(raw), 'storage.type')).toLowerCase() === 'filesystem');
+  // Outputs buffer on disk only with a storage path and inputs with filesystem storage.
+  const onDisk = obj(obj(config).service)['storage.path'] !== undefined && list(pipeline.inputs).some((raw) => String(prop(obj(raw), 'storage.type')).toLowerCase() === 'filesystem');
   list(pipeline.outputs).forEach((raw, i) => {
     const output = obj(raw);
     if (typeof prop(output, 'name') !== 'string') return; // the validator reports it
@@ -38,8 +35,7 @@ export function fluentBitDeliveryIssues(config: unknown): FluentBitFinding[] {
     if (name === 'forward' && !off(prop(output, 'retain_metadata_in_forward_mode'))) {
       out.push({ path: ['pipeline', 'outputs', i, 'name'], message: 'forward output without retain_metadata_in_forward_mode: false: Fluent Bit 5 sends event metadata a Fluentd receiver rejects ("skip invalid event"), so every record is dropped there' });
     }
-    const storage = obj(obj(config).service)['storage.path'];
-    if (name !== 'stdout' && name !== 'null' && storage !== undefined && onDisk && prop(output, 'storage.total_limit_size') === undefined) {
+    if (name !== 'stdout' && name !== 'null' && onDisk && prop(output, 'storage.total_limit_size') === undefined) {
       out.push({ path: ['pipeline', 'outputs', i, 'name'], message: `${name} output without storage.total_limit_size: while its backend is down, the filesystem buffer grows until the volume is full` });
     }
   });
@@ -55,10 +51,10 @@ function param(dir: FluentdDirective, key: string): string | undefined {
   return dir.params.find((p) => p.key === key)?.value;
 }
 
-function walk(dirs: FluentdDirective[], visit: (d: FluentdDirective, parents: FluentdDirective[]) => void, parents: FluentdDirective[] = []): void {
+function walk(dirs: FluentdDirective[], visit: (d: FluentdDirective) => void): void {
   for (const d of dirs) {
-    visit(d, parents);
-    walk(d.children, visit, [...parents, d]);
+    visit(d);
+    walk(d.children, visit);
   }
 }
 
@@ -78,14 +74,13 @@ export function fluentdDeliveryIssues(text: string): FluentdFinding[] {
   // Fluentd's own events (fluent.info, fluent.warn, ...) are handled by a @FLUENT_LOG label, or by a
   // match before the catch-all with a pattern that takes them (fluent.* or fluent.**, among others).
   const labelled = directives.some((d) => d.name === 'label' && d.arg === '@FLUENT_LOG');
-  const catchAll = directives.findIndex((d) => d.name === 'match' && d.arg.trim().split(/\s+/).includes('**'));
-  const takenBefore = directives.slice(0, Math.max(catchAll, 0)).some((d) => d.name === 'match' && d.arg.trim().split(/\s+/).some((p) => /^fluent\.\*\*?$/.test(p)));
-  const fluentLogHandled = labelled || takenBefore;
-  walk(directives, (d, parents) => {
-    const top = parents.length === 0;
-    if (top && d === directives[catchAll] && !fluentLogHandled) {
-      out.push({ line: d.line, message: '<match **> also catches Fluentd\'s own fluent.* events (its whole config dump is shipped, and the top-level catch is deprecated for them): route them to <label @FLUENT_LOG> with a <match fluent.**> first' });
-    }
+  const patterns = (d: FluentdDirective) => (d.name === 'match' ? d.arg.trim().split(/\s+/) : []);
+  const catchAll = directives.findIndex((d) => patterns(d).includes('**'));
+  const takenBefore = directives.slice(0, Math.max(catchAll, 0)).some((d) => patterns(d).some((p) => /^fluent\.\*\*?$/.test(p)));
+  if (catchAll >= 0 && !labelled && !takenBefore) {
+    out.push({ line: directives[catchAll]!.line, message: '<match **> also catches Fluentd\'s own fluent.* events (its whole config dump is shipped, and the top-level catch is deprecated for them): route them to <label @FLUENT_LOG> with a <match fluent.**> first' });
+  }
+  walk(directives, (d) => {
     if (d.name === 'parse' && param(d, '@type') === 'json') {
       const timeKey = param(d, 'time_key');
       const handled = timeKey === '' || param(d, 'time_format') !== undefined || param(d, 'time_type') !== undefined;

@@ -118,7 +118,7 @@ export function planPolicies(
   const plans: PolicyPlan[] = [];
   const workloadNotes = new Map<ObjectRef, string[]>();
   const note = (ref: ObjectRef, text: string) => workloadNotes.set(ref, [...(workloadNotes.get(ref) ?? []), text]);
-  const proxied = [...injected].filter(([, ctx]) => ctx.settings.proxy !== 'none' && listenersOf(ctx).length > 0);
+  const proxied = withListeners(injected);
   for (const { ref: policy } of policies) {
     const gaps = policyGaps(policy, proxied);
     if (gaps.length === 0) continue;
@@ -135,6 +135,11 @@ export function planPolicies(
     plans.push({ policy, ops: amendOps(policy, gaps), notes });
   }
   return { plans, workloadNotes };
+}
+
+/** The workloads whose traffic goes through a proxy listener (those the policies must let in). */
+export function withListeners(workloads: Iterable<readonly [ObjectRef, ProxiedPorts]>): (readonly [ObjectRef, ProxiedPorts])[] {
+  return [...workloads].filter(([, ctx]) => ctx.settings.proxy !== 'none' && listenersOf(ctx).length > 0);
 }
 
 /** A rule of a policy that lets in app ports of proxied workloads but not their listeners. */
@@ -177,9 +182,9 @@ function amendOps(policy: ObjectRef, additions: Addition[]): EditOp[] {
   const status: PolicyStatus = { v: 1, ports: [], createdAnnotations: false };
   for (const a of additions) {
     const existing = entriesOf(rulesOf(policy.value, a.section)[a.rule])!.length;
-    const values = [...a.ports].sort((x, y) => x - y).map((port) => entryLike(a.like, port));
-    ops.push({ op: 'insertItems', path: ['spec', a.section, a.rule, 'ports'], at: 'end', values });
-    status.ports.push({ section: a.section, rule: a.rule, indexes: values.map((_, i) => existing + i), values: [...a.ports].sort((x, y) => x - y) });
+    const ports = [...a.ports].sort((x, y) => x - y);
+    ops.push({ op: 'insertItems', path: ['spec', a.section, a.rule, 'ports'], at: 'end', values: ports.map((port) => entryLike(a.like, port)) });
+    status.ports.push({ section: a.section, rule: a.rule, indexes: ports.map((_, i) => existing + i), values: ports });
   }
   const metadata = policy.value.metadata;
   status.createdAnnotations = !isPlainObject(metadata) || metadata.annotations === undefined;

@@ -5,7 +5,7 @@
  * such pods. Uses inject's own policy rules (src/network/policies.ts), so what inject amends is
  * exactly what lint asks for.
  */
-import { policyGaps, type ProxiedPorts } from '../../network/policies.js';
+import { policyGaps, withListeners, type ProxiedPorts } from '../../network/policies.js';
 import type { ObjectRef } from '../../manifest/workloads.js';
 import { portsByWorkload } from '../ports.js';
 import type { Rule, RuleFinding } from '../types.js';
@@ -15,13 +15,14 @@ export const policyBlocksProxy: Rule = {
   severity: 'error',
   summary: "a NetworkPolicy that lets in an app port of a proxied pod lets in the proxy's listener for it too (ingress, and clients' egress)",
   check(model) {
-    const proxied: [ObjectRef, ProxiedPorts][] = [];
+    const planned: [ObjectRef, ProxiedPorts][] = [];
     const labels = new Map<ObjectRef, string>();
     for (const [w, ports] of portsByWorkload(model)) {
-      if (!ports?.settings || ports.settings.proxy === 'none' || !ports.plans.some((p) => p.listener !== undefined)) continue;
-      proxied.push([w.ref, { settings: ports.settings, ports: ports.plans }]);
+      if (!ports?.settings) continue; // hand-written proxies follow their own rules
+      planned.push([w.ref, { settings: ports.settings, ports: ports.plans }]);
       labels.set(w.ref, w.label);
     }
+    const proxied = withListeners(planned);
     if (proxied.length === 0) return [];
     const out: RuleFinding[] = [];
     for (const policy of model.objects.filter((o) => o.ref.kind === 'NetworkPolicy')) {

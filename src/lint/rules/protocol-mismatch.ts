@@ -6,16 +6,13 @@
  * whatever it was).
  */
 import type { PortPlan } from '../../model/ports.js';
-import { isPlainObject } from '../../manifest/workloads.js';
 import { mountedConfigs, parseEmbedded, type EmbeddedConfig } from '../model.js';
 import { portsByWorkload } from '../ports.js';
 import type { Rule, RuleFinding } from '../types.js';
 import type { Path } from '../locate.js';
+import { list, obj, type Json } from '../json-shape.js';
 
-type Json = Record<string, unknown>;
 const HCM = 'envoy.filters.network.http_connection_manager';
-const obj = (v: unknown): Json => (isPlainObject(v) ? v : {});
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** A port known not to speak HTTP: declared or well known, never merely undetected. */
 function opaque(plan: PortPlan | undefined): plan is PortPlan {

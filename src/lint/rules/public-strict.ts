@@ -5,16 +5,12 @@
  * listener under --mtls strict; this checks the configs the pod actually carries (Envoy's and the
  * bundled proxy's), whoever wrote them.
  */
-import { isPlainObject } from '../../manifest/workloads.js';
 import { selects } from '../../inject/services.js';
 import { ingressBackends, publicReason } from '../../network/public.js';
 import { mountedConfigs, parseEmbedded, type EmbeddedConfig } from '../model.js';
 import type { Path } from '../locate.js';
-import type { Rule, RuleFinding } from '../types.js';
-
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (isPlainObject(v) ? v : {});
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+import type { Position, Rule, RuleFinding } from '../types.js';
+import { list, obj, type Json } from '../json-shape.js';
 
 /** Envoy: the listener on `port` whose every filter chain requires a client certificate. */
 function envoyStrictListener(config: Json, port: number): Path | undefined {
@@ -35,12 +31,12 @@ function proxyStrictListener(config: Json, port: number): Path | undefined {
   return Array.isArray(inbound) ? ['inbound', i, 'mtls', 'mode'] : ['inbound', 'mtls', 'mode'];
 }
 
-function strictListener(config: EmbeddedConfig, port: number): Path | undefined {
-  const parsed = parseEmbedded(config);
-  if (!parsed.ok) return undefined;
-  if (config.kind === 'envoy') return envoyStrictListener(obj(parsed.value), port);
-  if (config.kind === 'proxy') return proxyStrictListener(obj(parsed.value), port);
-  return undefined;
+/** Where in the config the listener on `port` demands a client certificate, if it does. */
+function strictListener(config: EmbeddedConfig, port: number): Position | undefined {
+  const parsed = config.kind === 'envoy' || config.kind === 'proxy' ? parseEmbedded(config) : null;
+  if (!parsed?.ok) return undefined;
+  const path = config.kind === 'envoy' ? envoyStrictListener(obj(parsed.value), port) : proxyStrictListener(obj(parsed.value), port);
+  return path && parsed.at(path);
 }
 
 export const publicStrict: Rule = {
@@ -61,12 +57,11 @@ export const publicStrict: Rule = {
         if (target === undefined || !why) return;
         for (const w of selected) {
           for (const config of mountedConfigs(model, w)) {
-            const path = strictListener(config, target);
-            if (!path) continue;
-            const parsed = parseEmbedded(config);
+            const listener = strictListener(config, target);
+            if (!listener) continue;
             out.push({
               at: service.at(['spec', 'ports', i, port.targetPort === undefined ? 'port' : 'targetPort']),
-              message: `${why} port ${String(port.port)} reaches the internet, but lands on a listener of ${w.label} that demands a client certificate (${config.key}${parsed.ok ? ` at line ${parsed.at(path).line}` : ''}): browsers and load balancers have none; inject again under --mtls strict (an edge listener, or --public-mtls permissive)`,
+              message: `${why} port ${String(port.port)} reaches the internet, but lands on a listener of ${w.label} that demands a client certificate (${config.key} at line ${listener.line}): browsers and load balancers have none; inject again under --mtls strict (an edge listener, or --public-mtls permissive)`,
               subject: service,
             });
           }
